@@ -1,0 +1,37 @@
+//! The HTTP edge: the router and its handlers, one module per resource.
+//!
+//! Handlers turn a request into a typed query, call a pure function over the current snapshot and
+//! turn the answer into a response. Every failure becomes an [`error::ApiError`].
+
+pub mod error;
+pub mod health;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::snapshot::SnapshotCell;
+use crate::store::Store;
+
+/// Largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub snapshot: Arc<SnapshotCell>,
+}
+
+/// The whole service as a router, so tests call it without a socket.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::get_health))
+        .fallback(error::not_found)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,238 @@
+//! The `gridmap` command: parse the command line, open the store, call into the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use tracing::info;
+
+use gridmap::api::{self, AppState};
+use gridmap::demo::{self, Scale};
+use gridmap::io::{self, ImportOptions};
+use gridmap::model::{Change, ChangeSet, Layer};
+use gridmap::snapshot::{Snapshot, SnapshotCell};
+use gridmap::store::{self, Store, StoreConfig};
+
+/// gridmap — community grid governance map service (社区网格化治理).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Directory of the embedded GeoPackage store (`<DIR>/gridmap.gpkg`).
+    #[arg(long, env = "GRIDMAP_DATA", default_value = "./data", global = true)]
+    data: PathBuf,
+    /// PostgreSQL/PostGIS URL; when set, the PostGIS store is used instead of the GeoPackage.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (loads the demo subdistrict into an empty store first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "GRIDMAP_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Start on an empty store without loading the demo subdistrict.
+        #[arg(long, env = "GRIDMAP_NO_DEMO")]
+        no_demo: bool,
+    },
+    /// Import a GeoJSON FeatureCollection or an ESRI Shapefile (all or nothing).
+    Import {
+        /// The file: `.geojson`/`.json`, or `.shp` with its `.dbf`, `.prj` and `.cpg` beside it.
+        file: PathBuf,
+        /// Layer for features that do not name one (required for shapefiles).
+        #[arg(long, env = "GRIDMAP_LAYER")]
+        layer: Option<Layer>,
+        /// Who is importing, for the revision log.
+        #[arg(long, env = "GRIDMAP_AUTHOR", default_value = "import")]
+        author: String,
+        /// Why, for the revision log.
+        #[arg(long, env = "GRIDMAP_MESSAGE")]
+        message: Option<String>,
+    },
+    /// Write a GeoJSON FeatureCollection of the current features to stdout.
+    Export {
+        /// Only this layer.
+        #[arg(long, env = "GRIDMAP_LAYER")]
+        layer: Option<Layer>,
+    },
+    /// The demo subdistrict.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+    /// Create or migrate the store and exit.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Generate the demo (or a city-scale set) deterministically as GeoJSON files.
+    Generate {
+        #[arg(long, value_enum, default_value = "demo")]
+        scale: Scale,
+        /// Output directory (default: maps/demo for the demo, maps/city for the city set).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+impl Cli {
+    fn store_config(&self) -> StoreConfig {
+        match &self.database_url {
+            Some(url) => StoreConfig::Postgis { url: url.clone() },
+            None => StoreConfig::Gpkg {
+                data_dir: self.data.clone(),
+            },
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "gridmap=info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Serve { listen, no_demo } => serve(&cli, *listen, *no_demo).await,
+        Command::Import {
+            file,
+            layer,
+            author,
+            message,
+        } => {
+            let store = store::open(&cli.store_config()).await?;
+            let snapshot = Snapshot::load(store.as_ref()).await?;
+            let opts = ImportOptions {
+                layer: *layer,
+                author: author.clone(),
+                message: message
+                    .clone()
+                    .unwrap_or_else(|| format!("import {}", file.display())),
+                progress: true,
+            };
+            let summary = io::import_file(store.as_ref(), &snapshot, file, &opts).await?;
+            println!(
+                "imported {}: {} created, {} updated, {} unchanged",
+                file.display(),
+                summary.created,
+                summary.updated,
+                summary.unchanged
+            );
+            Ok(())
+        }
+        Command::Export { layer } => {
+            let store = store::open(&cli.store_config()).await?;
+            let snapshot = Snapshot::load(store.as_ref()).await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let features = snapshot
+                .features()
+                .iter()
+                .filter(|f| layer.is_none_or(|l| l == f.layer));
+            io::write_geojson(features, &mut out)?;
+            Ok(())
+        }
+        Command::Demo {
+            command: DemoCommand::Generate { scale, out },
+        } => {
+            let dir = out.clone().unwrap_or_else(|| match scale {
+                Scale::Demo => PathBuf::from("maps/demo"),
+                Scale::City => PathBuf::from("maps/city"),
+            });
+            demo::write(*scale, &dir).with_context(|| format!("writing {}", dir.display()))?;
+            println!("wrote {}", dir.display());
+            Ok(())
+        }
+        Command::Migrate => {
+            let store = store::open(&cli.store_config()).await?;
+            println!("{} store is ready", store.kind());
+            Ok(())
+        }
+    }
+}
+
+/// Open the store, load the demo into an empty one, build the snapshot and serve until a signal.
+async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool) -> Result<()> {
+    let store = store::open(&cli.store_config()).await?;
+    if !no_demo && store.data_version().await? == 0 {
+        load_demo(store.as_ref()).await?;
+    }
+    let snapshot = Snapshot::load(store.as_ref()).await?;
+    info!(
+        store = store.kind(),
+        features = snapshot.features().len(),
+        data_version = snapshot.data_version,
+        "snapshot loaded"
+    );
+    let state = AppState {
+        store,
+        snapshot: Arc::new(SnapshotCell::new(snapshot)),
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    info!("listening on http://{listen}");
+    axum::serve(listener, api::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Commit the embedded demo subdistrict as one change set.
+async fn load_demo(store: &dyn Store) -> Result<()> {
+    let drafts = demo::embedded();
+    let count = drafts.len();
+    let changes = drafts
+        .into_iter()
+        .map(|draft| Change::Upsert {
+            draft,
+            expected_version: Some(0),
+        })
+        .collect();
+    store
+        .commit(ChangeSet {
+            author: "gridmap".into(),
+            message: "load the demo subdistrict".into(),
+            changes,
+        })
+        .await?;
+    info!(
+        features = count,
+        "loaded the demo subdistrict into the empty store"
+    );
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    info!("shutdown signal received");
+}

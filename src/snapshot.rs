@@ -1,0 +1,197 @@
+//! The immutable in-memory view of the store that every read path uses.
+//!
+//! Built once at start and again after every committed change, then shared as an `Arc` and swapped
+//! whole ([`SnapshotCell`]), so readers never take a lock that a writer holds while it works.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use geo::BoundingRect;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+use crate::model::{Feature, FeatureKey, Layer};
+
+/// An R-tree entry: a feature's bounding box and its index in [`Snapshot::features`].
+pub type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// Every current feature, indexed by key, by layer and by bounding box.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// The store's data version this snapshot reflects (the latest revision id).
+    pub data_version: i64,
+    features: Vec<Feature>,
+    by_key: HashMap<FeatureKey, usize>,
+    by_layer: HashMap<Layer, Vec<usize>>,
+    /// One R-tree per layer, over bounding boxes; exact tests are the caller's.
+    index: HashMap<Layer, RTree<BoxEntry>>,
+}
+
+impl Snapshot {
+    /// Index `features` (as the store returned them) at `data_version`.
+    pub fn new(data_version: i64, features: Vec<Feature>) -> Snapshot {
+        let mut by_key = HashMap::with_capacity(features.len());
+        let mut by_layer: HashMap<Layer, Vec<usize>> = HashMap::new();
+        let mut entries: HashMap<Layer, Vec<BoxEntry>> = HashMap::new();
+        for (i, f) in features.iter().enumerate() {
+            by_key.insert(f.key(), i);
+            by_layer.entry(f.layer).or_default().push(i);
+            if let Some(r) = f.geometry.bounding_rect() {
+                let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+                entries
+                    .entry(f.layer)
+                    .or_default()
+                    .push(GeomWithData::new(rect, i));
+            }
+        }
+        // Bulk loading builds a better-packed tree than inserting one by one.
+        let index = entries
+            .into_iter()
+            .map(|(layer, e)| (layer, RTree::bulk_load(e)))
+            .collect();
+        Snapshot {
+            data_version,
+            features,
+            by_key,
+            by_layer,
+            index,
+        }
+    }
+
+    /// Every feature, in the store's order (layer, then code).
+    pub fn features(&self) -> &[Feature] {
+        &self.features
+    }
+
+    /// The feature with this key.
+    pub fn get(&self, key: &FeatureKey) -> Option<&Feature> {
+        self.by_key.get(key).map(|&i| &self.features[i])
+    }
+
+    /// The feature with this layer and code.
+    pub fn find(&self, layer: Layer, code: &str) -> Option<&Feature> {
+        self.get(&FeatureKey {
+            layer,
+            code: code.to_string(),
+        })
+    }
+
+    /// The features of one layer, in code order.
+    pub fn layer(&self, layer: Layer) -> impl Iterator<Item = &Feature> {
+        self.by_layer
+            .get(&layer)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.features[i])
+    }
+
+    /// How many features a layer holds.
+    pub fn count(&self, layer: Layer) -> usize {
+        self.by_layer.get(&layer).map_or(0, Vec::len)
+    }
+
+    /// Features of `layer` whose bounding box meets the box `[min, max]` (lon/lat).
+    pub fn in_box(&self, layer: Layer, min: [f64; 2], max: [f64; 2]) -> Vec<&Feature> {
+        let aabb = AABB::from_corners(min, max);
+        match self.index.get(&layer) {
+            Some(tree) => tree
+                .locate_in_envelope_intersecting(&aabb)
+                .map(|e| &self.features[e.data])
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Read every current feature of `store` into a new snapshot.
+    pub async fn load(
+        store: &dyn crate::store::Store,
+    ) -> Result<Snapshot, crate::store::StoreError> {
+        // Read the version first: a change committed between the two reads makes the snapshot
+        // newer than its version says, so the next reload check still fires.
+        let data_version = store.data_version().await?;
+        let features = store.load().await?;
+        Ok(
+            tokio::task::spawn_blocking(move || Snapshot::new(data_version, features))
+                .await
+                .map_err(|e| {
+                    crate::store::StoreError::Open(format!("snapshot build failed: {e}"))
+                })?,
+        )
+    }
+
+    /// True when the store held nothing.
+    pub fn is_empty(&self) -> bool {
+        self.features.is_empty()
+    }
+}
+
+/// The current snapshot, swapped whole on every change.
+///
+/// A `std::sync::RwLock` guards only the pointer: readers clone the `Arc` and release the lock at
+/// once, nothing is awaited while it is held, and the writer holds it for one pointer swap.
+#[derive(Debug, Default)]
+pub struct SnapshotCell(RwLock<Arc<Snapshot>>);
+
+impl SnapshotCell {
+    pub fn new(snapshot: Snapshot) -> SnapshotCell {
+        SnapshotCell(RwLock::new(Arc::new(snapshot)))
+    }
+
+    /// The current snapshot; hold it as long as one request needs a consistent view.
+    pub fn current(&self) -> Arc<Snapshot> {
+        // A poisoned lock only means a writer panicked mid-swap; the Arc inside is still whole.
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Publish a new snapshot.
+    pub fn publish(&self, snapshot: Snapshot) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Geometry, point, polygon};
+    use serde_json::Map;
+
+    fn feature(layer: Layer, code: &str, geometry: Geometry<f64>) -> Feature {
+        Feature {
+            layer,
+            code: code.into(),
+            name: code.into(),
+            parent: None,
+            properties: Map::new(),
+            geometry,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn indexes_by_key_layer_and_box() {
+        let grid = polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 1., y: 1.), (x: 0., y: 0.)];
+        let snap = Snapshot::new(
+            7,
+            vec![
+                feature(Layer::PartyGrid, "a", grid.into()),
+                feature(Layer::Shop, "s", point!(x: 5., y: 5.).into()),
+            ],
+        );
+        assert_eq!(snap.data_version, 7);
+        assert_eq!(snap.count(Layer::PartyGrid), 1);
+        assert_eq!(snap.count(Layer::Community), 0);
+        assert_eq!(snap.find(Layer::Shop, "s").unwrap().code, "s");
+        assert!(snap.find(Layer::Shop, "a").is_none());
+        assert_eq!(snap.in_box(Layer::PartyGrid, [0.5, 0.5], [2., 2.]).len(), 1);
+        assert_eq!(snap.in_box(Layer::PartyGrid, [1.5, 1.5], [2., 2.]).len(), 0);
+        assert_eq!(snap.in_box(Layer::Shop, [4., 4.], [6., 6.]).len(), 1);
+    }
+
+    #[test]
+    fn empty_snapshot_answers_nothing() {
+        let snap = Snapshot::default();
+        assert!(snap.is_empty());
+        assert_eq!(snap.layer(Layer::PartyGrid).count(), 0);
+        assert_eq!(snap.in_box(Layer::Shop, [0., 0.], [1., 1.]).len(), 0);
+    }
+}

@@ -1,0 +1,4 @@
+//! Pure geometry over `geo-types` in WGS84 longitude-latitude: validation, geodesic measures.
+//! Nothing here knows of HTTP, SQL or files.
+
+pub mod validate;

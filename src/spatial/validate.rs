@@ -1,0 +1,1 @@
+//! Checks every geometry that enters the store.

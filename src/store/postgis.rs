@@ -1,0 +1,38 @@
+//! The PostGIS store.
+
+use async_trait::async_trait;
+
+use super::{Store, StoreError};
+use crate::model::{ChangeSet, CommitSummary, Feature, FeatureKey, Revision};
+
+pub struct PostgisStore {}
+
+impl PostgisStore {
+    pub async fn connect(_url: &str) -> Result<PostgisStore, StoreError> {
+        Ok(PostgisStore {})
+    }
+}
+
+#[async_trait]
+impl Store for PostgisStore {
+    fn kind(&self) -> &'static str {
+        "postgis"
+    }
+    async fn load(&self) -> Result<Vec<Feature>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(0)
+    }
+    async fn commit(&self, _changes: ChangeSet) -> Result<CommitSummary, StoreError> {
+        Err(StoreError::Open("not built yet".into()))
+    }
+    async fn revisions(
+        &self,
+        _key: Option<&FeatureKey>,
+        _after: i64,
+        _limit: i64,
+    ) -> Result<Vec<Revision>, StoreError> {
+        Ok(Vec::new())
+    }
+}
