@@ -4,6 +4,8 @@
 //! whole file is then committed as one change set, so one bad feature refuses the file and the
 //! store stays exactly as it was.
 
+pub mod geojson;
+
 use std::path::{Path, PathBuf};
 
 use crate::model::{CommitSummary, Feature, FeatureDraft, Layer};
@@ -60,8 +62,8 @@ pub async fn import_file(
 
 /// Write features as one GeoJSON FeatureCollection.
 pub fn write_geojson<'a>(
-    _features: impl Iterator<Item = &'a Feature>,
-    _out: &mut dyn std::io::Write,
+    features: impl Iterator<Item = &'a Feature>,
+    out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    Ok(())
+    geojson::write_collection(features.map(::geojson::Feature::from), out)
 }
