@@ -181,7 +181,9 @@ async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    info!("listening on http://{listen}");
+    // Log the bound address, not the requested one: with port 0 the OS picks it.
+    let bound = listener.local_addr()?;
+    info!("listening on http://{bound}");
     axum::serve(listener, api::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
