@@ -2,4 +2,5 @@
 //! Nothing here knows of HTTP, SQL or files.
 
 pub mod crs;
+pub mod locate;
 pub mod validate;
