@@ -7,6 +7,7 @@
 pub mod api;
 pub mod demo;
 pub mod io;
+pub mod lookup;
 pub mod model;
 pub mod snapshot;
 pub mod spatial;

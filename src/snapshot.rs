@@ -11,6 +11,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
 use crate::model::{Feature, FeatureKey, Layer};
+use crate::spatial::locate::PreparedPolygon;
 
 /// An R-tree entry: a feature's bounding box and its index in [`Snapshot::features`].
 pub type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
@@ -25,6 +26,8 @@ pub struct Snapshot {
     by_layer: HashMap<Layer, Vec<usize>>,
     /// One R-tree per layer, over bounding boxes; exact tests are the caller's.
     index: HashMap<Layer, RTree<BoxEntry>>,
+    /// For each feature with an areal geometry, its polygon prepared for point tests.
+    prepared: Vec<Option<PreparedPolygon>>,
 }
 
 impl Snapshot {
@@ -44,6 +47,10 @@ impl Snapshot {
                     .push(GeomWithData::new(rect, i));
             }
         }
+        let prepared = features
+            .iter()
+            .map(|f| areal(&f.geometry).map(|mp| PreparedPolygon::new(&mp)))
+            .collect();
         // Bulk loading builds a better-packed tree than inserting one by one.
         let index = entries
             .into_iter()
@@ -55,6 +62,7 @@ impl Snapshot {
             by_key,
             by_layer,
             index,
+            prepared,
         }
     }
 
@@ -119,9 +127,36 @@ impl Snapshot {
         )
     }
 
+    /// Features of `layer` whose bounding box holds `p`, with their prepared polygons (areal
+    /// features only).
+    pub fn areal_at(
+        &self,
+        layer: Layer,
+        p: geo::Coord<f64>,
+    ) -> impl Iterator<Item = (&Feature, &PreparedPolygon)> {
+        self.index
+            .get(&layer)
+            .into_iter()
+            .flat_map(move |t| t.locate_all_at_point(&[p.x, p.y]))
+            .filter_map(|e| {
+                self.prepared[e.data]
+                    .as_ref()
+                    .map(|pp| (&self.features[e.data], pp))
+            })
+    }
+
     /// True when the store held nothing.
     pub fn is_empty(&self) -> bool {
         self.features.is_empty()
+    }
+}
+
+/// The polygons of an areal geometry, `None` for points and lines.
+fn areal(g: &geo::Geometry<f64>) -> Option<geo::MultiPolygon<f64>> {
+    match g {
+        geo::Geometry::Polygon(p) => Some(geo::MultiPolygon(vec![p.clone()])),
+        geo::Geometry::MultiPolygon(mp) => Some(mp.clone()),
+        _ => None,
     }
 }
 
