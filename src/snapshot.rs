@@ -118,13 +118,9 @@ impl Snapshot {
         // newer than its version says, so the next reload check still fires.
         let data_version = store.data_version().await?;
         let features = store.load().await?;
-        Ok(
-            tokio::task::spawn_blocking(move || Snapshot::new(data_version, features))
-                .await
-                .map_err(|e| {
-                    crate::store::StoreError::Open(format!("snapshot build failed: {e}"))
-                })?,
-        )
+        tokio::task::spawn_blocking(move || Snapshot::new(data_version, features))
+            .await
+            .map_err(|e| crate::store::StoreError::Open(format!("snapshot build failed: {e}")))
     }
 
     /// Features of `layer` whose bounding box holds `p`, with their prepared polygons (areal

@@ -4,7 +4,9 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::store::StoreError;
 
@@ -16,6 +18,18 @@ pub enum ApiError {
     /// 404
     #[error("{0}")]
     NotFound(String),
+    /// 413: too many items or too large a body.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 405
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 415
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 500 for a failure of ours that is not the store's; the message is logged, not shown.
+    #[error("{0}")]
+    Internal(String),
     /// Anything the store reports. Conflicts become 409/412; the rest a 500 without details.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -29,8 +43,57 @@ impl ApiError {
         }
     }
 
+    /// A request body that could not be read: too large (413) or broken off (400).
+    pub fn from_body_rejection(r: axum::extract::rejection::BytesRejection) -> ApiError {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(format!(
+                "the request body is larger than the limit of {} bytes",
+                super::BODY_LIMIT
+            ))
+        } else {
+            ApiError::bad_request("invalid_body", format!("cannot read the request body: {r}"))
+        }
+    }
+
+    /// The JSON error object, also used for one failed item inside a batch answer.
+    pub fn body(&self) -> ErrorBody {
+        let (_, code, message, details) = self.parts();
+        ErrorBody {
+            code: code.into(),
+            message,
+            details,
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, String, Value) {
         match self {
+            ApiError::PayloadTooLarge(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                m.clone(),
+                Value::Null,
+            ),
+            ApiError::MethodNotAllowed(m) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                m.clone(),
+                Value::Null,
+            ),
+            ApiError::UnsupportedMediaType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m.clone(),
+                Value::Null,
+            ),
+            ApiError::Internal(m) => {
+                tracing::error!(error = %m, "internal failure");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log".into(),
+                    Value::Null,
+                )
+            }
             ApiError::BadRequest { code, message } => {
                 (StatusCode::BAD_REQUEST, code, message.clone(), Value::Null)
             }
@@ -60,15 +123,42 @@ impl ApiError {
     }
 }
 
+/// The `error` member of every error response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable, machine-readable kind: `invalid_coordinate`, `missing_parameter`, …
+    pub code: String,
+    /// What is wrong, naming the field or feature.
+    pub message: String,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message, details) = self.parts();
-        let body = json!({ "error": { "code": code, "message": message, "details": details } });
-        (status, Json(body)).into_response()
+        let status = self.parts().0;
+        (status, Json(ErrorResponse { error: self.body() })).into_response()
     }
+}
+
+/// The query string as name-value pairs; a malformed one is a 400 in our format.
+pub fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request("invalid_query", format!("malformed query string: {e}")))
 }
 
 /// The router's fallback: an unknown path is a JSON 404, not axum's empty one.
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no resource at {}", uri.path()))
+}
+
+/// A known path with the wrong method is a JSON 405.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }

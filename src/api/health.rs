@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     pub status: &'static str,
     pub store: &'static str,
@@ -14,7 +14,8 @@ pub struct Health {
     pub features: usize,
 }
 
-/// Answers from the snapshot only, so a slow database never makes the health check hang.
+/// `GET /healthz`. Answers from the snapshot only, so a slow database never makes the health check hang.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
 pub async fn get_health(State(state): State<AppState>) -> Json<Health> {
     let snap = state.snapshot.current();
     Json(Health {

@@ -5,12 +5,14 @@
 
 pub mod error;
 pub mod health;
+pub mod lookup;
+pub mod openapi;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::snapshot::SnapshotCell;
@@ -30,8 +32,14 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::get_health))
+        .route(
+            "/v1/lookup",
+            get(lookup::lookup_point).post(lookup::lookup_batch),
+        )
+        .route("/openapi.json", get(openapi::get_openapi))
         .fallback(error::not_found)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

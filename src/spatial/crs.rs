@@ -90,6 +90,7 @@ impl FromStr for Crs {
 
 /// Krasovsky 1940 ellipsoid, which the GCJ-02 formula uses.
 const KRASOVSKY_A: f64 = 6_378_245.0;
+#[allow(clippy::excessive_precision)] // the constant as the published formula gives it
 const KRASOVSKY_EE: f64 = 0.006_693_421_622_965_943_23;
 /// Stop iterating once the forward transform reproduces the input within this many degrees
 /// (about 0.01 mm).
