@@ -1,0 +1,161 @@
+//! Point lookups over the demo subdistrict: gridmap's snapshot beside PostGIS answering the same
+//! question, in one run.
+//!
+//!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench lookup
+//!
+//! - `lookup/one/gridmap`: one point through `lookup::locate` (community, party grid, commercial
+//!   grids, compound, the boundary rule).
+//! - `lookup/one/postgis`: the same question as one SQL round trip through a pool, the way a
+//!   service without a snapshot would ask it (ST_Intersects over the GiST index).
+//! - `lookup/batch10k/*`: 10,000 points; gridmap in one thread, PostGIS as one query over arrays.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+
+use gridmap::demo::{self, Scale};
+use gridmap::model::{Change, ChangeSet, Layer};
+use gridmap::snapshot::Snapshot;
+use gridmap::store::{self, Store, StoreConfig};
+
+const BENCH_DB: &str = "gridmap_bench_lookup";
+
+const ONE_SQL: &str = "SELECT layer, code FROM features \
+    WHERE layer IN ('community', 'party_grid', 'commercial_grid', 'compound') \
+      AND ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326)) \
+    ORDER BY layer, code";
+
+const BATCH_SQL: &str = "SELECT p.i, f.layer, f.code \
+    FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS p(x, y, i) \
+    JOIN features f ON f.layer IN ('community', 'party_grid', 'commercial_grid', 'compound') \
+     AND ST_Intersects(f.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))";
+
+fn points(snapshot: &Snapshot, n: usize) -> Vec<(f64, f64)> {
+    let sub = snapshot
+        .layer(Layer::Subdistrict)
+        .next()
+        .expect("the demo has a subdistrict");
+    let r = geo::BoundingRect::bounding_rect(&sub.geometry).expect("a bounded subdistrict");
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    (0..n)
+        .map(|_| {
+            (
+                rng.gen_range(r.min().x..r.max().x),
+                rng.gen_range(r.min().y..r.max().y),
+            )
+        })
+        .collect()
+}
+
+async fn postgis(url: &str, snapshot: &Snapshot) -> (Arc<dyn Store>, sqlx::PgPool) {
+    use sqlx::Executor;
+    let admin = sqlx::PgPool::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)").as_str())
+        .await
+        .expect("drop the bench database");
+    admin
+        .execute(format!("CREATE DATABASE {BENCH_DB}").as_str())
+        .await
+        .expect("create the bench database");
+    let (base, _) = url.rsplit_once('/').expect("a URL with a database");
+    let db_url = format!("{base}/{BENCH_DB}");
+    let store = store::open(&StoreConfig::Postgis {
+        url: db_url.clone(),
+    })
+    .await
+    .expect("open the PostGIS store");
+    let changes = snapshot
+        .features()
+        .iter()
+        .map(|f| Change::Upsert {
+            draft: f.clone().into(),
+            expected_version: None,
+        })
+        .collect();
+    store
+        .commit(ChangeSet {
+            author: "bench".into(),
+            message: "bench".into(),
+            changes,
+        })
+        .await
+        .expect("load the demo into PostGIS");
+    let pool = sqlx::PgPool::connect(&db_url).await.expect("connect");
+    pool.execute("ANALYZE features").await.expect("analyze");
+    (store, pool)
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let drafts = demo::generate(Scale::Demo);
+    let features = drafts.into_iter().map(|d| d.into_feature(1)).collect();
+    let snapshot = Snapshot::new(1, features);
+    let (_store, pool) = rt.block_on(postgis(&url, &snapshot));
+    let pts = points(&snapshot, 10_000);
+
+    let mut g = c.benchmark_group("lookup/one");
+    let mut i = 0;
+    g.bench_function("gridmap", |b| {
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            let (x, y) = pts[i];
+            black_box(gridmap::lookup::locate(&snapshot, geo::coord!(x: x, y: y)).party_grid);
+        })
+    });
+    g.bench_function("postgis", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 1) % pts.len();
+            let (x, y) = pts[i];
+            let pool = pool.clone();
+            async move {
+                let rows: Vec<(String, String)> = sqlx::query_as(ONE_SQL)
+                    .bind(x)
+                    .bind(y)
+                    .fetch_all(&pool)
+                    .await
+                    .expect("query");
+                black_box(rows)
+            }
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("lookup/batch10k");
+    g.throughput(Throughput::Elements(pts.len() as u64));
+    g.sample_size(10);
+    g.bench_function("gridmap", |b| {
+        b.iter(|| {
+            for &(x, y) in &pts {
+                black_box(gridmap::lookup::locate(&snapshot, geo::coord!(x: x, y: y)).party_grid);
+            }
+        })
+    });
+    let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+    let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    g.bench_function("postgis", |b| {
+        b.to_async(&rt).iter(|| {
+            let pool = pool.clone();
+            let (xs, ys) = (xs.clone(), ys.clone());
+            async move {
+                let rows: Vec<(i64, String, String)> = sqlx::query_as(BATCH_SQL)
+                    .bind(xs)
+                    .bind(ys)
+                    .fetch_all(&pool)
+                    .await
+                    .expect("query");
+                black_box(rows)
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
