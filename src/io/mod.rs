@@ -5,6 +5,7 @@
 //! store stays exactly as it was.
 
 pub mod geojson;
+pub mod prj;
 
 use std::path::{Path, PathBuf};
 
