@@ -91,14 +91,24 @@ impl fmt::Display for PositionAt {
     }
 }
 
-/// A coordinate pair as `(x, y)` for messages.
+/// A coordinate pair as `(x, y)` for messages, to 9 decimals (0.1 mm in degrees) so that a
+/// computed crossing point reads `116.385`, not `116.38499999999999`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Xy(pub Coord<f64>);
 
 impl fmt::Display for Xy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({}, {})", self.0.x, self.0.y)
+        write!(f, "({}, {})", short(self.0.x), short(self.0.y))
     }
+}
+
+fn short(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let s = format!("{v:.9}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
 }
 
 /// What is wrong with a geometry, and where.
