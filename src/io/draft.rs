@@ -140,10 +140,11 @@ pub fn to_draft(
         mut properties,
         geometry,
     } = feature;
-    let layer = text(properties.remove("layer"), "layer");
-    let code = text(properties.remove("code"), "code");
-    let name = text(properties.remove("name"), "name");
-    let parent = text(properties.remove("parent"), "parent");
+    // shift_remove keeps the order of the other properties, so that an export is byte-stable.
+    let layer = text(properties.shift_remove("layer"), "layer");
+    let code = text(properties.shift_remove("code"), "code");
+    let name = text(properties.shift_remove("name"), "name");
+    let parent = text(properties.shift_remove("parent"), "parent");
     let fail = |fault: FeatureFault| FeatureError {
         index,
         layer: match &layer {

@@ -107,7 +107,7 @@ pub(crate) fn read(bytes: &[u8], opts: &ImportOptions) -> Result<Checked, Import
         match file_feature(index, value) {
             Ok(mut f) => {
                 for m in &opts.fields {
-                    if let Some(v) = f.properties.remove(&m.source) {
+                    if let Some(v) = f.properties.shift_remove(&m.source) {
                         f.properties.insert(m.field.clone(), v);
                     }
                 }
