@@ -11,6 +11,10 @@
 //! `EPSG:4490`, in any of the usual URN and URL spellings).
 
 use geo::{Coord, Geometry};
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::draft::{FileFeature, RawGeometry, describe};
@@ -99,26 +103,38 @@ pub fn write_collection(
 
 /// Read a FeatureCollection and check every feature: the drafts that passed and the features that
 /// did not. `opts.fields` renames properties (`code=WGBM`: property `WGBM` is the code).
+///
+/// The document is scanned once for its syntax and structure, keeping each feature as raw text;
+/// the features are then parsed and checked in parallel.
 pub(crate) fn read(bytes: &[u8], opts: &ImportOptions) -> Result<Checked, ImportError> {
     let features = parse_collection(bytes)?;
-    let mut errors = Vec::new();
-    let mut file_features = Vec::with_capacity(features.len());
-    for (index, value) in features.into_iter().enumerate() {
-        match file_feature(index, value) {
-            Ok(mut f) => {
-                for m in &opts.fields {
-                    if let Some(v) = f.properties.shift_remove(&m.source) {
-                        f.properties.insert(m.field.clone(), v);
-                    }
+    let parsed: Vec<Result<FileFeature, FeatureError>> = features
+        .into_par_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let mut f = serde_json::from_str(raw.get())
+                .map_err(|e| FeatureFault::NotAFeature(e.to_string()))
+                .and_then(|value| file_feature(index, value))
+                .map_err(|fault| FeatureError {
+                    index,
+                    layer: None,
+                    code: None,
+                    fault,
+                })?;
+            for m in &opts.fields {
+                if let Some(v) = f.properties.shift_remove(&m.source) {
+                    f.properties.insert(m.field.clone(), v);
                 }
-                file_features.push(f);
             }
-            Err(fault) => errors.push(FeatureError {
-                index,
-                layer: None,
-                code: None,
-                fault,
-            }),
+            Ok(f)
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut file_features = Vec::with_capacity(parsed.len());
+    for f in parsed {
+        match f {
+            Ok(f) => file_features.push(f),
+            Err(e) => errors.push(e),
         }
     }
     let (drafts, more) = super::check_features(file_features, opts);
@@ -126,28 +142,45 @@ pub(crate) fn read(bytes: &[u8], opts: &ImportOptions) -> Result<Checked, Import
     Ok((drafts, errors))
 }
 
-/// The `features` of a FeatureCollection, after checking the document around them.
-fn parse_collection(bytes: &[u8]) -> Result<Vec<Value>, ImportError> {
+/// The members of a FeatureCollection gridmap reads; the features stay raw text.
+#[derive(Deserialize)]
+struct CollectionIn<'a> {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    crs: Option<Value>,
+    #[serde(borrow)]
+    features: Option<&'a RawValue>,
+}
+
+/// The `features` of a FeatureCollection as raw text, after checking the document around them.
+fn parse_collection(bytes: &[u8]) -> Result<Vec<&RawValue>, ImportError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| {
-        let message = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        ImportError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: message
-                .strip_suffix(&suffix)
-                .unwrap_or(&message)
-                .to_string(),
+    let doc: CollectionIn = match serde_json::from_slice(bytes) {
+        Ok(doc) => doc,
+        // Valid JSON of the wrong shape (an array, a number …): say what it is.
+        Err(e) if e.classify() == Category::Data => {
+            let what = serde_json::from_slice::<Value>(bytes).map_or_else(
+                |_| e.to_string(),
+                |v| format!("the document is {}", describe(&v)),
+            );
+            return Err(ImportError::Document(format!(
+                "not a GeoJSON FeatureCollection: {what}"
+            )));
         }
-    })?;
-    let Value::Object(mut doc) = doc else {
-        return Err(ImportError::Document(format!(
-            "not a GeoJSON FeatureCollection: the document is {}",
-            describe(&doc)
-        )));
+        Err(e) => {
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            return Err(ImportError::Json {
+                line: e.line(),
+                column: e.column(),
+                message: message
+                    .strip_suffix(&suffix)
+                    .unwrap_or(&message)
+                    .to_string(),
+            });
+        }
     };
-    match doc.get("type").and_then(Value::as_str) {
+    match doc.kind.as_ref().and_then(Value::as_str) {
         Some("FeatureCollection") => {}
         Some(other) => {
             return Err(ImportError::Document(format!(
@@ -160,19 +193,21 @@ fn parse_collection(bytes: &[u8]) -> Result<Vec<Value>, ImportError> {
             ));
         }
     }
-    if let Some(crs) = doc.get("crs") {
+    if let Some(crs) = &doc.crs {
         check_crs(crs)?;
     }
-    match doc.remove("features") {
-        Some(Value::Array(features)) => Ok(features),
-        Some(other) => Err(ImportError::Document(format!(
-            "the FeatureCollection's \"features\" is {}, not an array",
-            describe(&other)
-        ))),
-        None => Err(ImportError::Document(
+    let Some(features) = doc.features else {
+        return Err(ImportError::Document(
             "the FeatureCollection has no \"features\" array".into(),
-        )),
-    }
+        ));
+    };
+    serde_json::from_str::<Vec<&RawValue>>(features.get()).map_err(|_| {
+        let what = serde_json::from_str::<Value>(features.get())
+            .map_or_else(|e| e.to_string(), |v| describe(&v));
+        ImportError::Document(format!(
+            "the FeatureCollection's \"features\" is {what}, not an array"
+        ))
+    })
 }
 
 /// Accepts a legacy (GeoJSON 2008) `crs` member only when it names WGS84 or CGCS2000
