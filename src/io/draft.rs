@@ -42,14 +42,16 @@ impl RawGeometry {
     /// Check that `layer` takes this type, run the raw and the validity checks, and convert.
     pub fn into_checked(self, layer: Layer) -> Result<Geometry<f64>, FeatureFault> {
         let kind = layer.geometry_kind();
-        let allowed = match (&self, kind) {
-            (RawGeometry::Point(_), GeometryKind::Point | GeometryKind::ArealOrPoint) => true,
+        let allowed = matches!(
+            (&self, kind),
             (
+                RawGeometry::Point(_),
+                GeometryKind::Point | GeometryKind::ArealOrPoint
+            ) | (
                 RawGeometry::Polygon(_) | RawGeometry::MultiPolygon(_),
                 GeometryKind::Areal | GeometryKind::ArealOrPoint,
-            ) => true,
-            _ => false,
-        };
+            )
+        );
         if !allowed {
             return Err(FeatureFault::GeometryType {
                 found: self.type_name().to_string(),
@@ -131,6 +133,8 @@ pub struct FileFeature {
 pub const COUNT_KEYS: [&str; 2] = ["households", "residents"];
 
 /// Check one feature and build its draft; `default_layer` is `--layer`.
+// The error is large, but no larger than the draft itself; boxing it would gain nothing.
+#[allow(clippy::result_large_err)]
 pub fn to_draft(
     feature: FileFeature,
     default_layer: Option<Layer>,

@@ -108,6 +108,7 @@ pub fn write_collection(
 /// the features are then parsed and checked in parallel.
 pub(crate) fn read(bytes: &[u8], opts: &ImportOptions) -> Result<Checked, ImportError> {
     let features = parse_collection(bytes)?;
+    #[allow(clippy::result_large_err)] // as in draft::to_draft
     let parsed: Vec<Result<FileFeature, FeatureError>> = features
         .into_par_iter()
         .enumerate()
@@ -239,10 +240,7 @@ fn check_crs(crs: &Value) -> Result<(), ImportError> {
 /// `http://www.opengis.net/def/crs/EPSG/0/4490`, …
 fn is_lonlat_crs(name: &str) -> bool {
     let upper = name.trim().to_ascii_uppercase();
-    let tokens: Vec<&str> = upper
-        .split(|c: char| c == ':' || c == '/')
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tokens: Vec<&str> = upper.split([':', '/']).filter(|t| !t.is_empty()).collect();
     match tokens.as_slice() {
         [.., "CRS84"] | [.., "CRS", "84"] => true,
         [.., "EPSG", code] | [.., "EPSG", _, code] => matches!(*code, "4326" | "4490"),

@@ -451,11 +451,11 @@ fn raw_geometry(shape: Shape, crs: &SourceCrs) -> Result<Option<RawGeometry>, Fe
     }
 }
 
+/// Converts one shapefile point to longitude-latitude.
+type ToLonLat<'a> = &'a dyn Fn(&dyn HasXY) -> Result<Coord<f64>, FeatureFault>;
+
 /// Check each part as written, then group holes into the outer rings that hold them.
-fn polygon<P: HasXY>(
-    parts: &[PolygonRing<P>],
-    xy: &dyn Fn(&dyn HasXY) -> Result<Coord<f64>, FeatureFault>,
-) -> Result<RawGeometry, FeatureFault> {
+fn polygon<P: HasXY>(parts: &[PolygonRing<P>], xy: ToLonLat) -> Result<RawGeometry, FeatureFault> {
     let mut rings = Vec::with_capacity(parts.len());
     for (k, part) in parts.iter().enumerate() {
         let coords = part
