@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::{MemStore, import, options, refused, seed};
+use common::{MemStore, import, layer_features, options, refused, seed};
 use gridmap::model::{Layer, Revision};
 use gridmap::store::Store;
 use serde_json::{Value, json};
@@ -137,13 +137,7 @@ async fn layer_comes_from_the_option_when_features_have_none() {
         .await
         .unwrap();
     assert_eq!(summary.created, 1);
-    let shops: Vec<_> = store
-        .load()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|f| f.layer == Layer::Shop)
-        .collect();
+    let shops = layer_features(store.as_ref(), Layer::Shop).await;
     assert_eq!(
         Value::Object(shops[0].properties.clone()),
         json!({"phone": "010-1234", "tags": {"open": [8, 22]}})
@@ -480,13 +474,9 @@ async fn field_mapping_renames_properties() {
         import(store.as_ref(), &path, &opts).await.unwrap().created,
         1
     );
-    let c = store
-        .load()
+    let c = layer_features(store.as_ref(), Layer::Community)
         .await
-        .unwrap()
-        .into_iter()
-        .find(|f| f.layer == Layer::Community)
-        .unwrap();
+        .remove(0);
     assert_eq!(
         (c.code.as_str(), c.name.as_str()),
         ("110101001001", "东华门社区")

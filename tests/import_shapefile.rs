@@ -9,10 +9,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{MemStore, fixture, import, options, refused, seed};
+use common::{MemStore, fixture, import, layer_features, options, refused, seed};
 use geo::{Geometry, Winding};
 use gridmap::io::ImportOptions;
-use gridmap::model::{Feature, Layer};
+use gridmap::model::Layer;
 use gridmap::store::Store;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -22,10 +22,16 @@ async fn test_store() -> Arc<dyn Store> {
     Arc::new(MemStore::default())
 }
 
-/// A store holding the subdistrict and the two communities of the fixtures.
-async fn store_with_communities() -> Arc<dyn Store> {
+/// A store holding the subdistrict of the fixtures.
+async fn seeded_store() -> Arc<dyn Store> {
     let store = test_store().await;
     seed(store.as_ref()).await;
+    store
+}
+
+/// A store holding the subdistrict and the two communities of the fixtures.
+async fn store_with_communities() -> Arc<dyn Store> {
+    let store = seeded_store().await;
     let summary = import(
         store.as_ref(),
         &fixture("communities_utf8.shp"),
@@ -60,15 +66,10 @@ fn copy_fixture(stem: &str, skip: &[&str]) -> (TempDir, PathBuf) {
     (dir, shp)
 }
 
-async fn layer(store: &dyn Store, layer: Layer) -> Vec<Feature> {
-    let all = store.load().await.unwrap();
-    all.into_iter().filter(|f| f.layer == layer).collect()
-}
-
 #[tokio::test]
 async fn utf8_shapefile_with_holes_and_multipolygons() {
     let store = store_with_communities().await;
-    let communities = layer(store.as_ref(), Layer::Community).await;
+    let communities = layer_features(store.as_ref(), Layer::Community).await;
     let c1 = &communities[0];
     assert_eq!(
         (c1.code.as_str(), c1.name.as_str(), c1.parent.as_deref()),
@@ -97,7 +98,7 @@ async fn gbk_shapefile_with_field_mapping() {
         .await
         .unwrap();
     assert_eq!(summary.created, 2);
-    let grids = layer(store.as_ref(), Layer::PartyGrid).await;
+    let grids = layer_features(store.as_ref(), Layer::PartyGrid).await;
     assert_eq!(grids[0].code, "110101001001001");
     assert_eq!(grids[0].name, "东华门第一网格");
     assert_eq!(grids[0].parent.as_deref(), Some("110101001001"));
@@ -113,7 +114,7 @@ async fn gbk_without_cpg_falls_back_from_utf8() {
     let store = store_with_communities().await;
     let (_dir, shp) = copy_fixture("grids_gbk", &["cpg"]);
     import(store.as_ref(), &shp, &grid_options()).await.unwrap();
-    let grids = layer(store.as_ref(), Layer::PartyGrid).await;
+    let grids = layer_features(store.as_ref(), Layer::PartyGrid).await;
     assert_eq!(grids[0].name, "东华门第一网格");
     assert_eq!(grids[1].properties["WGY"], json!("李四"));
 }
@@ -147,7 +148,7 @@ async fn projected_gauss_kruger_is_converted_to_lonlat() {
     .await
     .unwrap();
     assert_eq!(summary.created, 2);
-    let shops = layer(store.as_ref(), Layer::Shop).await;
+    let shops = layer_features(store.as_ref(), Layer::Shop).await;
     // ogr2ogr projected these from (114.5, 38.04) and (114.48, 38.05) on EPSG:4490.
     for (shop, (lon, lat)) in shops.iter().zip([(114.5, 38.04), (114.48, 38.05)]) {
         let Geometry::Point(p) = shop.geometry else {
@@ -164,26 +165,35 @@ async fn projected_gauss_kruger_is_converted_to_lonlat() {
     assert_eq!(shops[0].name, "裕华路便利店");
 }
 
+/// Import a copy of the Gauss-Krüger shops fixture into a seeded store, without the `skip`
+/// files and with `prj` as its .prj when given, expecting a refusal: the message.
+async fn refused_shops(skip: &[&str], prj: Option<&str>) -> String {
+    let store = seeded_store().await;
+    let (dir, shp) = copy_fixture("shops_gk38", skip);
+    if let Some(prj) = prj {
+        std::fs::write(dir.path().join("shops_gk38.prj"), prj).unwrap();
+    }
+    refused(store.as_ref(), &shp, &options(Some(Layer::Shop))).await
+}
+
 #[tokio::test]
 async fn unknown_datum_is_refused() {
-    let store = test_store().await;
-    seed(store.as_ref()).await;
-    let (dir, shp) = copy_fixture("shops_gk38", &[]);
     let xian80 = r#"PROJCS["Xian_1980_3_Degree_GK_CM_114E",GEOGCS["GCS_Xian_1980",DATUM["D_Xian_1980",SPHEROID["Xian_1980",6378140.0,298.257]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",114.0],PARAMETER["Scale_Factor",1.0],PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]"#;
-    std::fs::write(dir.path().join("shops_gk38.prj"), xian80).unwrap();
-    let msg = refused(store.as_ref(), &shp, &options(Some(Layer::Shop))).await;
+    let msg = refused_shops(&[], Some(xian80)).await;
     assert!(
         msg.ends_with("shops_gk38.prj: the .prj's datum D_Xian_1980 has no known shift to WGS84/CGCS2000; reproject the file to CGCS2000 longitude-latitude (EPSG:4490) first, e.g. `ogr2ogr -t_srs EPSG:4490 out.shp in.shp` with the transformation your surveyors use"),
+        "{msg}"
+    );
+    let msg = refused_shops(&[], Some("GEOGCS[nonsense")).await;
+    assert!(
+        msg.contains("shops_gk38.prj: the .prj is not a coordinate system gridmap can read"),
         "{msg}"
     );
 }
 
 #[tokio::test]
 async fn projected_coordinates_without_prj_are_refused() {
-    let store = test_store().await;
-    seed(store.as_ref()).await;
-    let (_dir, shp) = copy_fixture("shops_gk38", &["prj"]);
-    let msg = refused(store.as_ref(), &shp, &options(Some(Layer::Shop))).await;
+    let msg = refused_shops(&["prj"], None).await;
     assert!(
         msg.contains("shops_gk38.shp: there is no .prj, so the coordinates were taken as longitude-latitude, but feature 0 (shop/S001) has an invalid geometry: the point: longitude 38543892.50138727 is outside -180..180"),
         "{msg}"
@@ -193,16 +203,12 @@ async fn projected_coordinates_without_prj_are_refused() {
 
 #[tokio::test]
 async fn missing_companion_files() {
-    let store = test_store().await;
-    seed(store.as_ref()).await;
-    let (_dir, shp) = copy_fixture("shops_gk38", &["dbf"]);
-    let msg = refused(store.as_ref(), &shp, &options(Some(Layer::Shop))).await;
+    let msg = refused_shops(&["dbf"], None).await;
     assert!(
         msg.contains("shops_gk38.shp: the .dbf (attributes) is missing: a shapefile needs"),
         "{msg}"
     );
-    let (_dir, shp) = copy_fixture("shops_gk38", &["shp"]);
-    let msg = refused(store.as_ref(), &shp, &options(Some(Layer::Shop))).await;
+    let msg = refused_shops(&["shp"], None).await;
     assert!(
         msg.contains("shops_gk38.shp: No such file or directory"),
         "{msg}"
@@ -231,8 +237,7 @@ async fn companions_are_found_whatever_the_case_of_their_extension() {
 
 #[tokio::test]
 async fn layer_is_required_without_a_layer_column() {
-    let store = test_store().await;
-    seed(store.as_ref()).await;
+    let store = seeded_store().await;
     let msg = refused(store.as_ref(), &fixture("shops_gk38.shp"), &options(None)).await;
     assert!(
         msg.ends_with("shops_gk38.shp: a shapefile holds one layer; say which with --layer (or map a column with --field layer=COLUMN)"),
@@ -254,8 +259,7 @@ async fn mapping_to_a_missing_column_is_refused() {
 
 #[tokio::test]
 async fn grids_whose_community_is_unknown_are_refused() {
-    let store = test_store().await;
-    seed(store.as_ref()).await;
+    let store = seeded_store().await;
     let msg = refused(store.as_ref(), &fixture("grids_gbk.shp"), &grid_options()).await;
     assert!(
         msg.starts_with("2 features are invalid; nothing was imported:\n  feature 0 (party_grid/110101001001001) has parent 110101001001, which is not a community in this file or in the store"),
@@ -285,8 +289,7 @@ fn write_points(dir: &Path, points: &[(f64, f64)]) -> PathBuf {
 
 #[tokio::test]
 async fn non_finite_coordinates_are_refused() {
-    let store = test_store().await;
-    seed(store.as_ref()).await;
+    let store = seeded_store().await;
     let dir = tempfile::tempdir().unwrap();
     let shp = write_points(dir.path(), &[(116.4, 39.9), (f64::NAN, 39.9)]);
     let msg = refused(store.as_ref(), &shp, &options(Some(Layer::ServiceStation))).await;
@@ -307,7 +310,7 @@ async fn deleted_records_are_skipped_with_their_shapes() {
     std::fs::write(&dbf, bytes).unwrap();
     let summary = import(store.as_ref(), &shp, &grid_options()).await.unwrap();
     assert_eq!(summary.created, 1);
-    let grids = layer(store.as_ref(), Layer::PartyGrid).await;
+    let grids = layer_features(store.as_ref(), Layer::PartyGrid).await;
     assert_eq!(grids[0].code, "110101001001002");
     // The second record kept the second shape: its square starts at longitude 116.39.
     let Geometry::Polygon(p) = &grids[0].geometry else {

@@ -134,8 +134,6 @@ pub enum FeatureFault {
         found: String,
         expected: &'static str,
     },
-    #[error("has an unreadable attribute: {0}")]
-    Attribute(String),
     #[error("has no geometry")]
     NoGeometry,
     #[error("has a malformed geometry: {0}")]

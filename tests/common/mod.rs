@@ -192,6 +192,12 @@ pub async fn refused(store: &dyn Store, path: &Path, opts: &ImportOptions) -> St
     }
 }
 
+/// The current features of one layer, in code order.
+pub async fn layer_features(store: &dyn Store, layer: Layer) -> Vec<Feature> {
+    let all = store.load().await.expect("load");
+    all.into_iter().filter(|f| f.layer == layer).collect()
+}
+
 /// Seed `store` with the subdistrict fixture, so that refusals have something to leave intact.
 pub async fn seed(store: &dyn Store) {
     let summary = import(store, &fixture("subdistrict.geojson"), &options(None))
