@@ -10,7 +10,7 @@ use tracing::info;
 
 use gridmap::api::{self, AppState};
 use gridmap::demo::{self, Scale};
-use gridmap::io::{self, ImportOptions};
+use gridmap::io::{self, FieldMapping, ImportOptions};
 use gridmap::model::{Change, ChangeSet, Layer};
 use gridmap::snapshot::{Snapshot, SnapshotCell};
 use gridmap::store::{self, Store, StoreConfig};
@@ -43,6 +43,8 @@ enum Command {
     /// Import a GeoJSON FeatureCollection or an ESRI Shapefile (all or nothing).
     Import {
         /// The file: `.geojson`/`.json`, or `.shp` with its `.dbf`, `.prj` and `.cpg` beside it.
+        /// A shapefile's text is decoded as its `.cpg` says; without one, as UTF-8, or as GBK
+        /// when it is not valid UTF-8. A projected `.prj` is converted to longitude-latitude.
         file: PathBuf,
         /// Layer for features that do not name one (required for shapefiles).
         #[arg(long, env = "GRIDMAP_LAYER")]
@@ -53,6 +55,17 @@ enum Command {
         /// Why, for the revision log.
         #[arg(long, env = "GRIDMAP_MESSAGE")]
         message: Option<String>,
+        /// Read one of our fields from a differently named column or property, e.g.
+        /// `--field code=WGBM --field name=WGMC --field parent=SQBM --field households=HS`
+        /// (repeatable; comma-separated in the environment variable). Shapefile columns named
+        /// code/name/parent/layer, BM/MC/SJBM or 编码/名称/上级编码 are found without it.
+        #[arg(
+            long = "field",
+            value_name = "FIELD=COLUMN",
+            env = "GRIDMAP_FIELDS",
+            value_delimiter = ','
+        )]
+        fields: Vec<FieldMapping>,
     },
     /// Write a GeoJSON FeatureCollection of the current features to stdout.
     Export {
@@ -109,6 +122,7 @@ async fn main() -> Result<()> {
             layer,
             author,
             message,
+            fields,
         } => {
             let store = store::open(&cli.store_config()).await?;
             let snapshot = Snapshot::load(store.as_ref()).await?;
@@ -119,8 +133,11 @@ async fn main() -> Result<()> {
                     .clone()
                     .unwrap_or_else(|| format!("import {}", file.display())),
                 progress: true,
+                fields: fields.clone(),
             };
-            let summary = io::import_file(store.as_ref(), &snapshot, file, &opts).await?;
+            let summary = io::import_file(store.as_ref(), &snapshot, file, &opts)
+                .await
+                .with_context(|| format!("cannot import {}", file.display()))?;
             println!(
                 "imported {}: {} created, {} updated, {} unchanged",
                 file.display(),

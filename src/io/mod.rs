@@ -1,63 +1,429 @@
 //! Data in and out: GeoJSON and ESRI Shapefile import (all or nothing), GeoJSON export.
 //!
-//! Reading a file yields [`FeatureDraft`]s; every draft is checked before anything is written; the
-//! whole file is then committed as one change set, so one bad feature refuses the file and the
-//! store stays exactly as it was.
+//! Import reads the whole file into [`FileFeature`](draft::FileFeature)s (format by format:
+//! [`geojson`], [`shp`]), checks each one into a [`FeatureDraft`] ([`draft`], with the geometry
+//! checks of [`crate::spatial::validate`]), then checks the file as a whole: no (layer, code)
+//! twice, every `parent` known in the file or the store. Only when every feature passes is the
+//! file committed, as one change set of upserts; one bad feature refuses the file, the error lists
+//! the bad features (0-based index, layer and code when known, and the fault) and the store stays
+//! exactly as it was.
 
+pub mod draft;
 pub mod geojson;
+pub mod prj;
+pub mod shp;
 
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use crate::model::{CommitSummary, Feature, FeatureDraft, Layer};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::model::{Change, ChangeSet, CommitSummary, Feature, FeatureDraft, Layer, UnknownLayer};
 use crate::snapshot::Snapshot;
+use crate::spatial::validate::GeometryFault;
 use crate::store::{Store, StoreError};
+use draft::FileFeature;
 
-/// Why a file was refused. Messages name the feature (index, layer, code) and the fault.
+/// Why a file was refused. Nothing was written in every case.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// The file (or a companion file) cannot be read, or is not what its name says.
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
-    #[error("feature {index} ({layer}/{code}): {fault}")]
-    Feature {
-        index: usize,
-        layer: String,
-        code: String,
-        fault: String,
+    /// The GeoJSON is not valid JSON.
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// Valid JSON, but not a GeoJSON FeatureCollection gridmap can take.
+    #[error("{0}")]
+    Document(String),
+    /// The command-line options do not fit the file.
+    #[error("{0}")]
+    Options(String),
+    /// One or more features are bad; `errors` holds the first [`MAX_LISTED`] of `total`.
+    #[error("{}", list_features(.errors, *.total))]
+    Features {
+        errors: Vec<FeatureError>,
+        total: usize,
     },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// How many bad features an [`ImportError::Features`] lists.
+pub const MAX_LISTED: usize = 20;
+
+impl ImportError {
+    /// The error for these bad features (in any order), or `None` when there are none.
+    fn features(mut errors: Vec<FeatureError>) -> Option<ImportError> {
+        if errors.is_empty() {
+            return None;
+        }
+        errors.sort_by_key(|e| e.index);
+        let total = errors.len();
+        errors.truncate(MAX_LISTED);
+        Some(ImportError::Features { errors, total })
+    }
+}
+
+fn list_features(errors: &[FeatureError], total: usize) -> String {
+    match errors {
+        [one] if total == 1 => format!("{one}; nothing was imported"),
+        _ => {
+            let mut s = format!("{total} features are invalid; nothing was imported:");
+            for e in errors {
+                s.push_str("\n  ");
+                s.push_str(&e.to_string());
+            }
+            if total > errors.len() {
+                s.push_str(&format!("\n  … and {} more", total - errors.len()));
+            }
+            s
+        }
+    }
+}
+
+/// One bad feature: where it is in the file, what it is (when known), and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("feature {index}{} {fault}", FeatureLabel(.layer.as_deref(), .code.as_deref()))]
+pub struct FeatureError {
+    /// 0-based position in the file (the record number in a shapefile).
+    pub index: usize,
+    /// The layer as the file or `--layer` gives it, when known.
+    pub layer: Option<String>,
+    pub code: Option<String>,
+    pub fault: FeatureFault,
+}
+
+struct FeatureLabel<'a>(Option<&'a str>, Option<&'a str>);
+
+impl fmt::Display for FeatureLabel<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1) {
+            (Some(layer), Some(code)) => write!(f, " ({layer}/{code})"),
+            (Some(layer), None) => write!(f, " ({layer}, no code)"),
+            (None, Some(code)) => write!(f, " (code {code})"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// What is wrong with one feature. Each message reads after "feature 3 (party_grid/…)".
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FeatureFault {
+    #[error("is not a GeoJSON Feature: {0}")]
+    NotAFeature(String),
+    #[error("has no layer: give it a `layer` property or pass --layer")]
+    NoLayer,
+    #[error("has an {0}")]
+    UnknownLayer(UnknownLayer),
+    #[error("is in layer {found}, but --layer says {expected}")]
+    LayerMismatch { found: Layer, expected: Layer },
+    #[error("has no {0}")]
+    Missing(String),
+    #[error("has {field} {found}, which is not {expected}")]
+    WrongType {
+        field: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("has no geometry")]
+    NoGeometry,
+    #[error("has a malformed geometry: {0}")]
+    MalformedGeometry(String),
+    #[error("has a {found} geometry, but layer {layer} takes {allowed}")]
+    GeometryType {
+        found: String,
+        layer: Layer,
+        allowed: &'static str,
+    },
+    #[error("has an invalid geometry: {0}")]
+    Geometry(#[from] GeometryFault),
+    #[error(
+        "has a hole (part {part}, a counter-clockwise ring) that lies inside none of its outer rings"
+    )]
+    OrphanHole { part: usize },
+    #[error("has coordinates that cannot be converted: {0}")]
+    Reproject(#[from] prj::PrjError),
+    #[error("has the same layer and code as feature {first}")]
+    DuplicateCode { first: usize },
+    #[error("has parent {parent}, which is not a {layer} in this file or in the store")]
+    UnknownParent { parent: String, layer: Layer },
+}
+
 /// How to import a file.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
-    /// Layer for features that do not name one (required for shapefiles).
+    /// Layer for features that do not name one (required for shapefiles without a layer column).
     pub layer: Option<Layer>,
     pub author: String,
     pub message: String,
-    /// Show a progress bar (only when stderr is a terminal).
+    /// Show a progress bar (only when stderr is a terminal and the file is large).
     pub progress: bool,
+    /// Which property or column holds each of our fields (`code=WGBM`); see [`FieldMapping`].
+    pub fields: Vec<FieldMapping>,
 }
 
-/// Parse a GeoJSON FeatureCollection into drafts, without checking them against the store.
-pub fn read_geojson(
-    _bytes: &[u8],
-    _layer: Option<Layer>,
+/// `FIELD=SOURCE`: our field (`code`, `name`, `parent`, `layer`, or any property such as
+/// `households`) is read from the file's property or `.dbf` column `SOURCE`.
+///
+/// Shapefile columns match case-insensitively; GeoJSON properties exactly. Without a mapping a
+/// shapefile's columns are guessed ([`shp::DEFAULT_COLUMNS`]) and GeoJSON uses our names as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMapping {
+    pub field: String,
+    pub source: String,
+}
+
+impl FromStr for FieldMapping {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('=') {
+            Some((field, source)) if !field.trim().is_empty() && !source.trim().is_empty() => {
+                Ok(FieldMapping {
+                    field: field.trim().to_string(),
+                    source: source.trim().to_string(),
+                })
+            }
+            _ => Err(format!(
+                "{s:?} is not FIELD=COLUMN (for example code=WGBM or name=WGMC)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for FieldMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.field, self.source)
+    }
+}
+
+/// Refuses a mapping that names the same field twice.
+fn check_mappings(fields: &[FieldMapping]) -> Result<(), ImportError> {
+    let mut seen = HashSet::new();
+    for m in fields {
+        if !seen.insert(m.field.as_str()) {
+            return Err(ImportError::Options(format!(
+                "--field {} is given more than once",
+                m.field
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Parse a GeoJSON FeatureCollection into drafts, checking every feature and that no (layer, code)
+/// appears twice, but not the parents (which need the store).
+pub fn read_geojson(bytes: &[u8], layer: Option<Layer>) -> Result<Vec<FeatureDraft>, ImportError> {
+    let opts = ImportOptions {
+        layer,
+        ..ImportOptions::default()
+    };
+    let (drafts, errors) = geojson::read(bytes, &opts)?;
+    finish_reading(drafts, errors)
+}
+
+/// Read a shapefile (`path` is the `.shp`) into drafts, with the same checks as [`read_geojson`].
+pub fn read_shapefile(path: &Path, opts: &ImportOptions) -> Result<Vec<FeatureDraft>, ImportError> {
+    let (drafts, errors) = shp::read(path, opts)?;
+    finish_reading(drafts, errors)
+}
+
+fn finish_reading(
+    drafts: Vec<(usize, FeatureDraft)>,
+    errors: Vec<FeatureError>,
 ) -> Result<Vec<FeatureDraft>, ImportError> {
-    Ok(Vec::new())
+    match ImportError::features(errors) {
+        Some(e) => Err(e),
+        None => Ok(drafts.into_iter().map(|(_, d)| d).collect()),
+    }
 }
 
-/// Import a file (GeoJSON or Shapefile, by extension) into `store` in one transaction.
+/// Drafts that passed, each with its index in the file, and the features that did not.
+type Checked = (Vec<(usize, FeatureDraft)>, Vec<FeatureError>);
+
+/// Check every feature (in parallel), then look for duplicate (layer, code) among those that
+/// passed.
+fn check_features(features: Vec<FileFeature>, opts: &ImportOptions) -> Checked {
+    let bar = progress_bar(features.len(), opts.progress, "checking");
+    let results: Vec<(usize, Result<FeatureDraft, FeatureError>)> = features
+        .into_par_iter()
+        .map(|f| {
+            bar.inc(1);
+            (f.index, draft::to_draft(f, opts.layer))
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut drafts = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for (index, r) in results {
+        match r {
+            Ok(d) => drafts.push((index, d)),
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.extend(duplicates(&drafts));
+    (drafts, errors)
+}
+
+/// Every feature whose (layer, code) an earlier feature already has.
+fn duplicates(drafts: &[(usize, FeatureDraft)]) -> Vec<FeatureError> {
+    let mut first: HashMap<(Layer, &str), usize> = HashMap::with_capacity(drafts.len());
+    let mut errors = Vec::new();
+    for (index, d) in drafts {
+        if let Some(&first) = first.get(&(d.layer, d.code.as_str())) {
+            errors.push(draft_error(
+                *index,
+                d,
+                FeatureFault::DuplicateCode { first },
+            ));
+        } else {
+            first.insert((d.layer, &d.code), *index);
+        }
+    }
+    errors
+}
+
+/// Every feature whose `parent` is neither in the file nor in the snapshot, for layers that have
+/// a parent layer.
+fn unknown_parents(drafts: &[(usize, FeatureDraft)], snapshot: &Snapshot) -> Vec<FeatureError> {
+    let in_file: HashSet<(Layer, &str)> = drafts
+        .iter()
+        .map(|(_, d)| (d.layer, d.code.as_str()))
+        .collect();
+    drafts
+        .iter()
+        .filter_map(|(index, d)| {
+            let (layer, parent) = (d.layer.parent_layer()?, d.parent.as_deref()?);
+            let known =
+                in_file.contains(&(layer, parent)) || snapshot.find(layer, parent).is_some();
+            (!known).then(|| {
+                let fault = FeatureFault::UnknownParent {
+                    parent: parent.to_string(),
+                    layer,
+                };
+                draft_error(*index, d, fault)
+            })
+        })
+        .collect()
+}
+
+fn draft_error(index: usize, d: &FeatureDraft, fault: FeatureFault) -> FeatureError {
+    FeatureError {
+        index,
+        layer: Some(d.layer.id().to_string()),
+        code: Some(d.code.clone()),
+        fault,
+    }
+}
+
+/// The formats [`import_file`] reads, by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    GeoJson,
+    Shapefile,
+}
+
+fn format_of(path: &Path) -> Result<Format, ImportError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("geojson" | "json") => Ok(Format::GeoJson),
+        Some("shp") => Ok(Format::Shapefile),
+        Some("dbf" | "shx" | "prj" | "cpg") => Err(ImportError::File {
+            path: path.to_path_buf(),
+            message: "this is a shapefile companion file: import the .shp beside it".into(),
+        }),
+        _ => Err(ImportError::File {
+            path: path.to_path_buf(),
+            message: "unknown file type: expected .geojson, .json or .shp".into(),
+        }),
+    }
+}
+
+/// Read and check a file, without the store: drafts, and the features that failed.
+fn read_file(path: &Path, opts: &ImportOptions) -> Result<Checked, ImportError> {
+    check_mappings(&opts.fields)?;
+    match format_of(path)? {
+        Format::GeoJson => {
+            let bytes = std::fs::read(path).map_err(|e| ImportError::File {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+            geojson::read(&bytes, opts)
+        }
+        Format::Shapefile => shp::read(path, opts),
+    }
+}
+
+/// Import a file (GeoJSON or Shapefile, by extension) into `store` in one transaction: every
+/// feature is checked first (against `snapshot` for parents), then all are upserted by
+/// (layer, code) as one change set. Any bad feature refuses the whole file.
 pub async fn import_file(
-    _store: &dyn Store,
-    _snapshot: &Snapshot,
+    store: &dyn Store,
+    snapshot: &Snapshot,
     path: &Path,
-    _opts: &ImportOptions,
+    opts: &ImportOptions,
 ) -> Result<CommitSummary, ImportError> {
-    Err(ImportError::File {
-        path: path.to_path_buf(),
-        message: "import is not built yet".into(),
-    })
+    let (drafts, mut errors) = {
+        let (owned, opts) = (path.to_path_buf(), opts.clone());
+        tokio::task::spawn_blocking(move || read_file(&owned, &opts))
+            .await
+            .map_err(|e| ImportError::File {
+                path: path.to_path_buf(),
+                message: format!("reading failed: {e}"),
+            })??
+    };
+    errors.extend(unknown_parents(&drafts, snapshot));
+    if let Some(e) = ImportError::features(errors) {
+        return Err(e);
+    }
+    if drafts.is_empty() {
+        return Ok(CommitSummary::default());
+    }
+    let bar = progress_bar(drafts.len(), opts.progress, "committing");
+    let changes = drafts
+        .into_iter()
+        .map(|(_, draft)| Change::Upsert {
+            draft,
+            expected_version: None,
+        })
+        .collect();
+    let summary = store
+        .commit(ChangeSet {
+            author: opts.author.clone(),
+            message: opts.message.clone(),
+            changes,
+        })
+        .await;
+    bar.finish_and_clear();
+    Ok(summary?)
+}
+
+/// Files with fewer features than this get no progress bar.
+const PROGRESS_FROM: usize = 5_000;
+
+/// A progress bar on stderr when asked for, stderr is a terminal and the work is large; a hidden
+/// one (which costs nothing to update) otherwise.
+fn progress_bar(len: usize, wanted: bool, what: &'static str) -> ProgressBar {
+    if !wanted || len < PROGRESS_FROM || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} features") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what);
+    bar
 }
 
 /// Write features as one GeoJSON FeatureCollection.
@@ -66,4 +432,60 @@ pub fn write_geojson<'a>(
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     geojson::write_collection(features.map(::geojson::Feature::from), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_mappings_parse() {
+        assert_eq!(
+            "code=WGBM".parse::<FieldMapping>(),
+            Ok(FieldMapping {
+                field: "code".into(),
+                source: "WGBM".into()
+            })
+        );
+        assert_eq!(
+            " name = 网格名称 "
+                .parse::<FieldMapping>()
+                .map(|m| m.to_string()),
+            Ok("name=网格名称".into())
+        );
+        for bad in ["code", "=WGBM", "code=", ""] {
+            assert!(bad.parse::<FieldMapping>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn many_bad_features_are_listed_up_to_a_limit() {
+        let errors = (0..25)
+            .rev()
+            .map(|index| FeatureError {
+                index,
+                layer: None,
+                code: None,
+                fault: FeatureFault::NoGeometry,
+            })
+            .collect();
+        let msg = ImportError::features(errors).unwrap().to_string();
+        assert!(msg.starts_with(
+            "25 features are invalid; nothing was imported:\n  feature 0 has no geometry\n  feature 1 "
+        ));
+        assert!(msg.ends_with("feature 19 has no geometry\n  … and 5 more"));
+    }
+
+    #[test]
+    fn file_types_by_extension() {
+        assert_eq!(format_of(Path::new("a.GeoJSON")).unwrap(), Format::GeoJson);
+        assert_eq!(format_of(Path::new("a.SHP")).unwrap(), Format::Shapefile);
+        assert!(
+            format_of(Path::new("a.dbf"))
+                .unwrap_err()
+                .to_string()
+                .contains("import the .shp")
+        );
+        assert!(format_of(Path::new("a.csv")).is_err());
+    }
 }
