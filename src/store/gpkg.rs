@@ -57,6 +57,12 @@ impl GpkgStore {
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        // GeoPackage readers (GDAL among them) identify the file by the application_id in its
+        // first page, read from the main file, not through SQLite: move the migrated header out
+        // of the write-ahead log.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&pool)
+            .await?;
         Ok(GpkgStore { pool })
     }
 }
