@@ -60,6 +60,7 @@ contract!(
     revisions_filter_by_key_after_and_limit,
     data_version_grows_with_every_write,
     same_code_in_two_layers_is_two_features,
+    concurrent_commits_are_serialised,
 );
 
 async fn open_gpkg(dir: &TempDir) -> Arc<dyn Store> {
@@ -617,6 +618,37 @@ async fn same_code_in_two_layers_is_two_features(store: Arc<dyn Store>) {
     assert_eq!(store.load().await.unwrap(), vec![in_units.into_feature(1)]);
 }
 
+async fn concurrent_commits_are_serialised(store: Arc<dyn Store>) {
+    let a = shop("S-1", "一");
+    commit(&store, vec![upsert(a.clone())]).await;
+    // Eight writers all read version 1 and try to move it on: exactly one may.
+    let attempts = (0..8).map(|i| {
+        let store = Arc::clone(&store);
+        let mut mine = a.clone();
+        mine.name = format!("写者{i}");
+        tokio::spawn(async move { store.commit(change_set(vec![upsert_at(mine, 1)])).await })
+    });
+    let mut won = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        match attempt.await.unwrap() {
+            Ok(summary) => {
+                assert_eq!(summary.updated, 1);
+                won += 1;
+            }
+            Err(StoreError::VersionConflict {
+                expected: 1,
+                actual: 2,
+                ..
+            }) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let revisions = store.revisions(Some(&a.key()), 0, 100).await.unwrap();
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(store.load().await.unwrap()[0].version, 2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // GeoPackage only
 
@@ -795,4 +827,53 @@ async fn gpkg_file_opens_in_gdal_with_one_layer_per_feature_layer() {
     drop(store);
     let summary = ogrinfo(&["-ro", "-so"], &file, &[]).unwrap_or_default();
     assert!(summary.contains("10: party_center (Point)"), "{summary}");
+}
+
+#[tokio::test]
+async fn gpkg_corrupt_row_is_reported_by_name() {
+    let dir = TempDir::new().unwrap();
+    let store = open_gpkg(&dir).await;
+    commit(
+        &store,
+        vec![upsert(shop("S-1", "一")), upsert(shop("S-2", "二"))],
+    )
+    .await;
+
+    // Another program writes a bad geometry and a bad property document.
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join(GPKG_FILE).display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE shop SET geom = x'4750000100' WHERE code = 'S-2'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    match store.load().await.unwrap_err() {
+        StoreError::Corrupt { what, .. } => assert_eq!(what, "feature shop/S-2"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    // A change to the bad feature is refused the same way, and writes nothing.
+    let err = store
+        .commit(change_set(vec![upsert(shop("S-2", "改"))]))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::Corrupt { what, .. } if what == "feature shop/S-2"));
+
+    sqlx::query("UPDATE shop SET properties = '[1, 2]' WHERE code = 'S-1'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    match store.revisions(None, 0, 10).await {
+        Ok(revisions) => assert_eq!(revisions.len(), 2),
+        Err(e) => panic!("revisions keep their own copies: {e}"),
+    }
+    match store.load().await.unwrap_err() {
+        StoreError::Corrupt { what, detail } => {
+            assert_eq!(what, "feature shop/S-1");
+            assert!(detail.contains("properties"), "{detail}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
 }

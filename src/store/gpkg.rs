@@ -50,6 +50,9 @@ impl GpkgStore {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a commit is on disk when `commit` returns, also after a power cut.
             .synchronous(SqliteSynchronous::Full)
+            // A large commit grows the write-ahead log to its size; give the space back once
+            // the log has been checkpointed into the file.
+            .pragma("journal_size_limit", (8 * 1024 * 1024).to_string())
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
