@@ -101,30 +101,31 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
     };
 
+    let report = |what: &str, seconds: f64, outcome: String| {
+        let rate = n as f64 / seconds;
+        println!("{kind}: {what}: {seconds:.2} s ({rate:.0} features/s), {outcome}");
+    };
     let started = Instant::now();
     let summary = store.commit(change_set("create")).await?;
-    let create = started.elapsed().as_secs_f64();
-    println!(
-        "{kind}: commit of {n} new features: {create:.2} s ({:.0} features/s), {} created",
-        n as f64 / create,
-        summary.created
+    let seconds = started.elapsed().as_secs_f64();
+    report(
+        "commit of new features",
+        seconds,
+        format!("{} created", summary.created),
     );
 
     let started = Instant::now();
     let summary = store.commit(change_set("again")).await?;
-    let again = started.elapsed().as_secs_f64();
-    println!(
-        "{kind}: the same {n} again: {again:.2} s ({:.0} features/s), {} unchanged",
-        n as f64 / again,
-        summary.unchanged
+    let seconds = started.elapsed().as_secs_f64();
+    report(
+        "the same again",
+        seconds,
+        format!("{} unchanged", summary.unchanged),
     );
 
     let started = Instant::now();
     let loaded = store.load().await?;
-    println!(
-        "{kind}: load of {} features: {:.2} s",
-        loaded.len(),
-        started.elapsed().as_secs_f64()
-    );
+    let seconds = started.elapsed().as_secs_f64();
+    report("load", seconds, format!("{} loaded", loaded.len()));
     Ok(())
 }

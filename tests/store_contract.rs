@@ -67,6 +67,12 @@ async fn open_gpkg(dir: &TempDir) -> Arc<dyn Store> {
     Arc::new(GpkgStore::open(&dir.path().join(GPKG_FILE)).await.unwrap())
 }
 
+/// A plain SQLite connection to the GeoPackage in `dir`, as another program would open it.
+async fn raw_sqlite(dir: &TempDir) -> sqlx::SqlitePool {
+    let url = format!("sqlite://{}", dir.path().join(GPKG_FILE).display());
+    sqlx::SqlitePool::connect(&url).await.unwrap()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Data
 
@@ -296,7 +302,7 @@ async fn created_features_round_trip_exactly(store: Arc<dyn Store>) {
 }
 
 async fn load_orders_by_layer_then_code(store: Arc<dyn Store>) {
-    let drafts = vec![
+    let drafts = [
         shop("b", "乙"),
         shop("B", "大写"),
         shop("a10", "甲10"),
@@ -676,12 +682,7 @@ async fn gpkg_file_is_a_geopackage_with_current_extents() {
     )
     .await;
 
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join(GPKG_FILE).display()
-    ))
-    .await
-    .unwrap();
+    let pool = raw_sqlite(&dir).await;
     let application_id: i64 = sqlx::query_scalar("PRAGMA application_id")
         .fetch_one(&pool)
         .await
@@ -693,65 +694,43 @@ async fn gpkg_file_is_a_geopackage_with_current_extents() {
         .unwrap();
     assert_eq!(user_version, 10300);
 
-    let contents: Vec<(
-        String,
-        String,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-    )> = sqlx::query_as(
-        "SELECT table_name, identifier, min_x, min_y, max_x, max_y FROM gpkg_contents \
-             WHERE data_type = 'features' AND srs_id = 4326",
+    let identifiers: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_name, identifier FROM gpkg_contents \
+         WHERE data_type = 'features' AND srs_id = 4326",
     )
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(contents.len(), Layer::ALL.len());
-    for layer in Layer::ALL {
-        let row = contents.iter().find(|c| c.0 == layer.id()).unwrap();
-        assert_eq!(row.1, layer.name_zh());
-    }
-    let extent = |table: &str| {
-        let c = contents.iter().find(|c| c.0 == table).unwrap();
-        (c.2, c.3, c.4, c.5)
-    };
-    assert_eq!(
-        extent("party_grid"),
-        (Some(116.45), Some(39.92), Some(116.46), Some(39.93))
-    );
-    assert_eq!(
-        extent("compound"),
-        (Some(116.42), Some(39.91), Some(116.43), Some(39.92))
-    );
-    assert_eq!(extent("unit"), (None, None, None, None));
+    let expected: Vec<(String, String)> = Layer::ALL
+        .iter()
+        .map(|l| (l.id().to_string(), l.name_zh().to_string()))
+        .collect();
+    assert_eq!(identifiers, expected);
 
-    // Deleting shrinks the extent; emptying the layer clears it.
-    commit(
-        &store,
-        vec![delete(
-            FeatureKey {
-                layer: Layer::Compound,
-                code: "C-1".into(),
-            },
-            None,
-        )],
-    )
-    .await;
-    commit(&store, vec![delete(party_grid().key(), None)]).await;
-    let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(
-        "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = 'compound'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(row, (Some(116.43), Some(39.92), Some(116.43), Some(39.92)));
-    let empty: Option<f64> =
-        sqlx::query_scalar("SELECT min_x FROM gpkg_contents WHERE table_name = 'party_grid'")
+    type Extent = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+    let extent = async |table: &str| -> Extent {
+        sqlx::query_as("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?")
+            .bind(table.to_string())
             .fetch_one(&pool)
             .await
-            .unwrap();
-    assert_eq!(empty, None);
+            .unwrap()
+    };
+    let polygon_grid = (Some(116.45), Some(39.92), Some(116.46), Some(39.93));
+    assert_eq!(extent("party_grid").await, polygon_grid);
+    let both_compounds = (Some(116.42), Some(39.91), Some(116.43), Some(39.92));
+    assert_eq!(extent("compound").await, both_compounds);
+    assert_eq!(extent("unit").await, (None, None, None, None));
+
+    // Deleting shrinks the extent; emptying the layer clears it.
+    let area_compound = FeatureKey {
+        layer: Layer::Compound,
+        code: "C-1".into(),
+    };
+    commit(&store, vec![delete(area_compound, None)]).await;
+    commit(&store, vec![delete(party_grid().key(), None)]).await;
+    let point_compound = (Some(116.43), Some(39.92), Some(116.43), Some(39.92));
+    assert_eq!(extent("compound").await, point_compound);
+    assert_eq!(extent("party_grid").await, (None, None, None, None));
 }
 
 /// Run `ogrinfo [options] <file> [layers]`; `None` (after saying so) when GDAL is not installed,
@@ -840,12 +819,7 @@ async fn gpkg_corrupt_row_is_reported_by_name() {
     .await;
 
     // Another program writes a bad geometry and a bad property document.
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        dir.path().join(GPKG_FILE).display()
-    ))
-    .await
-    .unwrap();
+    let pool = raw_sqlite(&dir).await;
     sqlx::query("UPDATE shop SET geom = x'4750000100' WHERE code = 'S-2'")
         .execute(&pool)
         .await

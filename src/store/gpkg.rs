@@ -4,7 +4,9 @@
 //! `name`, `parent`, `properties` as JSON text, `version`, `updated_at`), registered in
 //! `gpkg_contents` with its Chinese name and kept extent, so GDAL and QGIS open the file directly
 //! and see the ten layers. Change sets and revisions live beside them in `gridmap_*` tables that
-//! GeoPackage readers do not list. The schema is `migrations/sqlite/`, applied at open.
+//! GeoPackage readers do not list. The fixed schema (GeoPackage core tables, gridmap tables) is
+//! `migrations/sqlite/`, applied at open; the feature tables are made at open from [`Layer::ALL`]
+//! (see [`create_layer_tables`]), so the list of layers has one source.
 //!
 //! The file runs in WAL mode: readers (GDAL, QGIS, our own loads) never wait for a writer, and a
 //! killed process leaves the main file as it was at the last commit (an unfinished transaction
@@ -22,10 +24,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, Transaction};
 
 use super::plan::{self, ChangeSetInfo, Plan, WriteTx};
-use super::row::{self, FeatureRow, decode_features};
-use super::wkb::{GeomFormat, gpkg_bounds};
+use super::row::{FeatureRow, Queries, decode_features};
+use super::wkb::{GeomFormat, SRID, gpkg_bounds};
 use super::{Store, StoreError};
-use crate::model::{ChangeSet, CommitSummary, Feature, FeatureKey, Layer, Revision};
+use crate::model::{ChangeSet, CommitSummary, Feature, FeatureKey, GeometryKind, Layer, Revision};
 
 /// How long a writer waits for another one (GDAL editing the file, say) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,6 +62,7 @@ impl GpkgStore {
             .await
             .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        create_layer_tables(&pool).await?;
         // GeoPackage readers (GDAL among them) identify the file by the application_id in its
         // first page, read from the main file, not through SQLite: move the migrated header out
         // of the write-ahead log.
@@ -88,7 +91,7 @@ impl Store for GpkgStore {
     }
 
     async fn data_version(&self) -> Result<i64, StoreError> {
-        row::data_version(&self.pool).await
+        Queries::<Sqlite>::data_version(&self.pool).await
     }
 
     async fn commit(&self, changes: ChangeSet) -> Result<CommitSummary, StoreError> {
@@ -107,7 +110,7 @@ impl Store for GpkgStore {
         const COLUMNS: &str = "id, changeset, layer, code, action, author, message, at, \
             old_version, old_name, old_parent, old_properties, old_geom, \
             new_version, new_name, new_parent, new_properties, new_geom";
-        row::revisions(&self.pool, COLUMNS, key, after, limit, GpkgTx::FORMAT).await
+        Queries::<Sqlite>::revisions(&self.pool, COLUMNS, key, after, limit, GpkgTx::FORMAT).await
     }
 }
 
@@ -147,47 +150,28 @@ impl WriteTx for GpkgTx {
     async fn fetch(&mut self, keys: &[FeatureKey]) -> Result<Vec<FeatureRow>, StoreError> {
         let mut rows = Vec::new();
         for layer in Layer::ALL {
-            let codes: Vec<&str> = keys
-                .iter()
-                .filter(|k| k.layer == layer)
-                .map(|k| k.code.as_str())
-                .collect();
-            if !codes.is_empty() {
-                let codes = json_array(&codes)?;
+            if let Some(codes) = codes_in(layer, keys.iter())? {
                 rows.extend(feature_rows(&mut *self.0, layer, Some(codes)).await?);
             }
         }
         Ok(rows)
     }
 
-    async fn insert_changeset(
-        &mut self,
-        author: &str,
-        message: &str,
-        at: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        row::insert_changeset(&mut *self.0, author, message, at).await
-    }
-
-    async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<(), StoreError> {
+    async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<i64, StoreError> {
+        let id = Queries::<Sqlite>::insert_changeset(&mut *self.0, changeset).await?;
         let at = changeset.at;
         for layer in plan.layers() {
             let rows: Vec<&FeatureRow> = plan.upserts().filter(|r| r.layer == layer.id()).collect();
             for chunk in rows.chunks(ROWS_PER_INSERT) {
                 upsert_rows(&mut self.0, layer, chunk, at).await?;
             }
-            let deleted: Vec<&str> = plan
-                .deletes()
-                .filter(|k| k.layer == layer)
-                .map(|k| k.code.as_str())
-                .collect();
-            if !deleted.is_empty() {
+            if let Some(deleted) = codes_in(layer, plan.deletes())? {
                 let sql = format!(
                     "DELETE FROM \"{}\" WHERE code IN (SELECT value FROM json_each(?))",
                     layer.id()
                 );
                 sqlx::query(&sql)
-                    .bind(json_array(&deleted)?)
+                    .bind(deleted)
                     .execute(&mut *self.0)
                     .await?;
             }
@@ -200,7 +184,7 @@ impl WriteTx for GpkgTx {
                  new_version, new_name, new_parent, new_properties, new_geom) ",
             );
             query.push_values(steps, |mut row, step| {
-                row.push_bind(changeset.id)
+                row.push_bind(id)
                     .push_bind(step.key.layer.id())
                     .push_bind(step.key.code.as_str())
                     .push_bind(step.action.as_str())
@@ -218,7 +202,7 @@ impl WriteTx for GpkgTx {
             });
             query.build().execute(&mut *self.0).await?;
         }
-        Ok(())
+        Ok(id)
     }
 
     async fn commit(self) -> Result<(), StoreError> {
@@ -296,10 +280,84 @@ async fn update_contents(
     Ok(())
 }
 
-/// `codes` as one JSON array, bound once and unpacked by SQLite's `json_each`.
-fn json_array(codes: &[&str]) -> Result<String, StoreError> {
-    serde_json::to_string(codes).map_err(|e| StoreError::Corrupt {
-        what: "feature codes".into(),
-        detail: e.to_string(),
-    })
+/// The codes of `keys` in `layer` as one JSON array (bound once, unpacked by SQLite's
+/// `json_each`); `None` when there are none.
+fn codes_in<'a>(
+    layer: Layer,
+    keys: impl Iterator<Item = &'a FeatureKey>,
+) -> Result<Option<String>, StoreError> {
+    let codes: Vec<&str> = keys
+        .filter(|k| k.layer == layer)
+        .map(|k| k.code.as_str())
+        .collect();
+    if codes.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&codes)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt {
+            what: format!("codes of layer {layer}"),
+            detail: e.to_string(),
+        })
+}
+
+/// Make the feature table of every layer in [`Layer::ALL`] that the file lacks, and register it
+/// in `gpkg_contents` (identifier: the layer's Chinese name) and `gpkg_geometry_columns`
+/// (`GEOMETRY` for areal layers and compounds, which hold polygons, multipolygons and, for
+/// compounds, points; `POINT` for point layers). Does nothing to a file that has them all.
+///
+/// No spatial index (the GeoPackage `gpkg_rtree_index` extension): its triggers call `ST_MinX()`
+/// and friends, SQL functions only GDAL and SpatiaLite register, so every other writer of the
+/// file (this store included) would fail. gridmap's in-memory snapshot is the spatial index.
+async fn create_layer_tables(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for layer in Layer::ALL {
+        let geometry_type = match layer.geometry_kind() {
+            GeometryKind::Point => "POINT",
+            GeometryKind::Areal | GeometryKind::ArealOrPoint => "GEOMETRY",
+        };
+        // The geometry column is declared with its geometry type name, as the spec asks; its
+        // values are GeoPackage geometry blobs.
+        let table = format!(
+            "CREATE TABLE IF NOT EXISTS \"{}\" (
+                fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+                geom {geometry_type} NOT NULL,
+                code TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                parent TEXT,
+                properties TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                updated_at TEXT
+            )",
+            layer.id()
+        );
+        sqlx::query(&table).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO gpkg_contents \
+             (table_name, data_type, identifier, description, srs_id) \
+             VALUES ($1, 'features', $2, $3, $4)",
+        )
+        .bind(layer.id())
+        .bind(layer.name_zh())
+        .bind(format!(
+            "gridmap layer {} ({})",
+            layer.id(),
+            layer.name_zh()
+        ))
+        .bind(SRID)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO gpkg_geometry_columns \
+             (table_name, column_name, geometry_type_name, srs_id, z, m) \
+             VALUES ($1, 'geom', $2, $3, 0, 0)",
+        )
+        .bind(layer.id())
+        .bind(geometry_type)
+        .bind(SRID)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

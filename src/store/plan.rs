@@ -167,10 +167,10 @@ fn same_content(stored: &Feature, draft: &crate::model::FeatureDraft) -> bool {
         && stored.geometry == draft.geometry
 }
 
-/// Who made a change set, why and when, as every revision row of it records.
+/// Who made a change set, why and when: its change-set row, and what each of its revisions
+/// records.
 #[derive(Debug, Clone)]
 pub(crate) struct ChangeSetInfo {
-    pub id: i64,
     pub author: String,
     pub message: String,
     /// UTC, truncated to microseconds (what PostgreSQL keeps), so both stores give back the same.
@@ -186,16 +186,9 @@ pub(crate) trait WriteTx: Send {
     /// The stored rows of those `keys` that exist.
     async fn fetch(&mut self, keys: &[FeatureKey]) -> Result<Vec<FeatureRow>, StoreError>;
 
-    /// Record a change set and return its id.
-    async fn insert_changeset(
-        &mut self,
-        author: &str,
-        message: &str,
-        at: DateTime<Utc>,
-    ) -> Result<i64, StoreError>;
-
-    /// Write the plan's rows, deletes and revisions (revision ids in step order).
-    async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<(), StoreError>;
+    /// Record the change set, then write the plan's rows, deletes and revisions (revision ids in
+    /// step order); the change set's id.
+    async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<i64, StoreError>;
 
     async fn commit(self) -> Result<(), StoreError>;
 }
@@ -211,17 +204,12 @@ pub(crate) async fn commit<T: WriteTx>(
     let keys: Vec<FeatureKey> = changes.changes.iter().map(Change::key).collect();
     let stored = tx.fetch(&keys).await?;
     let plan = Plan::new(changes.changes, stored, T::FORMAT)?;
-    let at = Utc::now().trunc_subsecs(6);
-    let id = tx
-        .insert_changeset(&changes.author, &changes.message, at)
-        .await?;
     let info = ChangeSetInfo {
-        id,
         author: changes.author,
         message: changes.message,
-        at,
+        at: Utc::now().trunc_subsecs(6),
     };
-    tx.apply(&plan, &info).await?;
+    let id = tx.apply(&plan, &info).await?;
     tx.commit().await?;
     Ok(plan.summary(id))
 }
@@ -347,61 +335,36 @@ mod tests {
         assert!(plan.steps.is_empty());
     }
 
+    /// The (expected, actual) versions of a conflict, `None` for any other outcome.
+    fn conflict(changes: Vec<Change>, rows: Vec<FeatureRow>) -> Option<(i64, i64)> {
+        match Plan::new(changes, rows, FORMAT) {
+            Err(StoreError::VersionConflict {
+                expected, actual, ..
+            }) => Some((expected, actual)),
+            _ => None,
+        }
+    }
+
     #[test]
     fn refusals_name_the_feature_and_the_versions() {
-        let err = Plan::new(
-            vec![upsert(draft("1", "a"), Some(0))],
-            vec![stored("1", "a", 2)],
-            FORMAT,
-        )
-        .unwrap_err();
-        assert!(matches!(
-            err,
-            StoreError::VersionConflict {
-                expected: 0,
-                actual: 2,
-                ..
-            }
-        ));
+        let rows = || vec![stored("1", "a", 2)];
+        let err = Plan::new(vec![upsert(draft("1", "a"), Some(0))], rows(), FORMAT).unwrap_err();
         assert_eq!(
             err.to_string(),
             "shop/1: expected version 0, but the stored version is 2"
         );
-
-        let err = Plan::new(vec![upsert(draft("1", "a"), Some(1))], vec![], FORMAT).unwrap_err();
-        assert!(matches!(
-            err,
-            StoreError::VersionConflict {
-                expected: 1,
-                actual: 0,
-                ..
-            }
-        ));
+        assert_eq!(
+            conflict(vec![upsert(draft("1", "a"), Some(1))], vec![]),
+            Some((1, 0))
+        );
+        assert_eq!(conflict(vec![delete("1", Some(1))], rows()), Some((1, 2)));
+        assert_eq!(conflict(vec![delete("1", Some(2))], rows()), None);
 
         let err = Plan::new(vec![delete("9", Some(1))], vec![], FORMAT).unwrap_err();
         assert!(matches!(err, StoreError::NotFound(k) if k.code == "9"));
 
-        let err = Plan::new(
-            vec![delete("1", Some(1))],
-            vec![stored("1", "a", 2)],
-            FORMAT,
-        )
-        .unwrap_err();
-        assert!(matches!(
-            err,
-            StoreError::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            }
-        ));
-
-        let err = Plan::new(
-            vec![upsert(draft("1", "a"), None), delete("1", None)],
-            vec![],
-            FORMAT,
-        )
-        .unwrap_err();
+        let twice = vec![upsert(draft("1", "a"), None), delete("1", None)];
+        let err = Plan::new(twice, vec![], FORMAT).unwrap_err();
         assert!(matches!(err, StoreError::DuplicateInChangeSet(k) if k.code == "1"));
     }
 

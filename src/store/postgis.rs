@@ -11,12 +11,12 @@
 //! order, which makes the largest id a data version that other processes can poll.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
+use sqlx::query::Query;
 use sqlx::{PgExecutor, Postgres, Transaction};
 
 use super::plan::{self, ChangeSetInfo, Plan, WriteTx};
-use super::row::{self, FeatureRow, decode_features};
+use super::row::{FeatureRow, Queries, decode_features};
 use super::wkb::GeomFormat;
 use super::{Store, StoreError};
 use crate::model::{ChangeSet, CommitSummary, Feature, FeatureKey, Revision};
@@ -66,7 +66,7 @@ impl Store for PostgisStore {
     }
 
     async fn data_version(&self) -> Result<i64, StoreError> {
-        row::data_version(&self.pool).await
+        Queries::<Postgres>::data_version(&self.pool).await
     }
 
     async fn commit(&self, changes: ChangeSet) -> Result<CommitSummary, StoreError> {
@@ -89,7 +89,7 @@ impl Store for PostgisStore {
             ST_AsBinary(old_geom) AS old_geom, \
             new_version, new_name, new_parent, new_properties::text AS new_properties, \
             ST_AsBinary(new_geom) AS new_geom";
-        row::revisions(&self.pool, COLUMNS, key, after, limit, PgTx::FORMAT).await
+        Queries::<Postgres>::revisions(&self.pool, COLUMNS, key, after, limit, PgTx::FORMAT).await
     }
 }
 
@@ -101,8 +101,7 @@ async fn feature_rows<'e>(
     let rows = match keys {
         None => sqlx::query_as(SELECT_FEATURES).fetch_all(executor).await?,
         Some(keys) => {
-            let (layers, codes): (Vec<&str>, Vec<&str>) =
-                keys.iter().map(|k| (k.layer.id(), k.code.as_str())).unzip();
+            let (layers, codes) = key_columns(keys.iter());
             let sql = format!(
                 "{SELECT_FEATURES} WHERE (layer, code) IN \
                  (SELECT * FROM unnest($1::text[], $2::text[]))"
@@ -128,37 +127,19 @@ impl WriteTx for PgTx {
         feature_rows(&mut *self.0, Some(keys)).await
     }
 
-    async fn insert_changeset(
-        &mut self,
-        author: &str,
-        message: &str,
-        at: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        row::insert_changeset(&mut *self.0, author, message, at).await
-    }
-
-    async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<(), StoreError> {
+    async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<i64, StoreError> {
+        let id = Queries::<Postgres>::insert_changeset(&mut *self.0, changeset).await?;
         let upserts: Vec<&FeatureRow> = plan.upserts().collect();
         for chunk in upserts.chunks(ROWS_PER_STATEMENT) {
-            let mut c = FeatureColumns::default();
-            chunk.iter().for_each(|r| c.push(r));
-            sqlx::query(include_str!("postgis/upsert_features.sql"))
-                .bind(c.layer)
-                .bind(c.code)
-                .bind(c.name)
-                .bind(c.parent)
-                .bind(c.properties)
-                .bind(c.geom)
-                .bind(c.version)
+            let query = sqlx::query(include_str!("postgis/upsert_features.sql"));
+            FeatureColumns::new(chunk)
+                .bind(query)
                 .bind(changeset.at)
                 .execute(&mut *self.0)
                 .await?;
         }
 
-        let (layers, codes): (Vec<&str>, Vec<&str>) = plan
-            .deletes()
-            .map(|k| (k.layer.id(), k.code.as_str()))
-            .unzip();
+        let (layers, codes) = key_columns(plan.deletes());
         if !codes.is_empty() {
             sqlx::query(
                 "DELETE FROM features WHERE (layer, code) IN \
@@ -171,37 +152,21 @@ impl WriteTx for PgTx {
         }
 
         for steps in plan.steps.chunks(ROWS_PER_STATEMENT) {
-            let (mut layer, mut code, mut action) = (Vec::new(), Vec::new(), Vec::new());
-            let (mut old, mut new) = (StateColumns::default(), StateColumns::default());
-            for step in steps {
-                layer.push(step.key.layer.id());
-                code.push(step.key.code.as_str());
-                action.push(step.action.as_str());
-                old.push(step.old.as_ref());
-                new.push(step.new.as_ref());
-            }
-            sqlx::query(include_str!("postgis/insert_revisions.sql"))
-                .bind(changeset.id)
+            let (layers, codes) = key_columns(steps.iter().map(|s| &s.key));
+            let actions: Vec<&str> = steps.iter().map(|s| s.action.as_str()).collect();
+            let query = sqlx::query(include_str!("postgis/insert_revisions.sql"))
+                .bind(id)
                 .bind(changeset.author.as_str())
                 .bind(changeset.message.as_str())
                 .bind(changeset.at)
-                .bind(layer)
-                .bind(code)
-                .bind(action)
-                .bind(old.version)
-                .bind(old.name)
-                .bind(old.parent)
-                .bind(old.properties)
-                .bind(old.geom)
-                .bind(new.version)
-                .bind(new.name)
-                .bind(new.parent)
-                .bind(new.properties)
-                .bind(new.geom)
-                .execute(&mut *self.0)
-                .await?;
+                .bind(layers)
+                .bind(codes)
+                .bind(actions);
+            let query = StateColumns::new(steps.iter().map(|s| s.old.as_ref())).bind(query);
+            let query = StateColumns::new(steps.iter().map(|s| s.new.as_ref())).bind(query);
+            query.execute(&mut *self.0).await?;
         }
-        Ok(())
+        Ok(id)
     }
 
     async fn commit(self) -> Result<(), StoreError> {
@@ -209,8 +174,16 @@ impl WriteTx for PgTx {
     }
 }
 
-/// Feature rows as one array per column, for `unnest`.
-#[derive(Default)]
+/// Keys as two arrays, layers and codes, for `unnest`.
+fn key_columns<'a>(
+    keys: impl Iterator<Item = &'a FeatureKey>,
+) -> (Vec<&'static str>, Vec<&'a str>) {
+    keys.map(|k| (k.layer.id(), k.code.as_str())).unzip()
+}
+
+type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+
+/// Feature rows as one array per column, bound as `$1`..`$7` of `upsert_features.sql`.
 struct FeatureColumns<'a> {
     layer: Vec<&'a str>,
     code: Vec<&'a str>,
@@ -222,19 +195,35 @@ struct FeatureColumns<'a> {
 }
 
 impl<'a> FeatureColumns<'a> {
-    fn push(&mut self, r: &'a FeatureRow) {
-        self.layer.push(&r.layer);
-        self.code.push(&r.code);
-        self.name.push(&r.name);
-        self.parent.push(r.parent.as_deref());
-        self.properties.push(&r.properties);
-        self.geom.push(&r.geom);
-        self.version.push(r.version);
+    fn new(rows: &[&'a FeatureRow]) -> FeatureColumns<'a> {
+        FeatureColumns {
+            layer: rows.iter().map(|r| r.layer.as_str()).collect(),
+            code: rows.iter().map(|r| r.code.as_str()).collect(),
+            name: rows.iter().map(|r| r.name.as_str()).collect(),
+            parent: rows.iter().map(|r| r.parent.as_deref()).collect(),
+            properties: rows.iter().map(|r| r.properties.as_str()).collect(),
+            geom: rows.iter().map(|r| r.geom.as_slice()).collect(),
+            version: rows.iter().map(|r| r.version).collect(),
+        }
+    }
+
+    fn bind<'q>(self, query: PgQuery<'q>) -> PgQuery<'q>
+    where
+        'a: 'q,
+    {
+        query
+            .bind(self.layer)
+            .bind(self.code)
+            .bind(self.name)
+            .bind(self.parent)
+            .bind(self.properties)
+            .bind(self.geom)
+            .bind(self.version)
     }
 }
 
-/// One side (old or new) of revision rows as one array per column, NULL where there is no state.
-#[derive(Default)]
+/// One side (old or new) of revision rows as one array per column, NULL where there is no
+/// state; bound as the next five parameters.
 struct StateColumns<'a> {
     version: Vec<Option<i64>>,
     name: Vec<Option<&'a str>>,
@@ -244,11 +233,31 @@ struct StateColumns<'a> {
 }
 
 impl<'a> StateColumns<'a> {
-    fn push(&mut self, state: Option<&'a FeatureRow>) {
-        self.version.push(state.map(|s| s.version));
-        self.name.push(state.map(|s| s.name.as_str()));
-        self.parent.push(state.and_then(|s| s.parent.as_deref()));
-        self.properties.push(state.map(|s| s.properties.as_str()));
-        self.geom.push(state.map(|s| s.geom.as_slice()));
+    fn new(states: impl Iterator<Item = Option<&'a FeatureRow>> + Clone) -> StateColumns<'a> {
+        StateColumns {
+            version: states.clone().map(|s| s.map(|s| s.version)).collect(),
+            name: states.clone().map(|s| s.map(|s| s.name.as_str())).collect(),
+            parent: states
+                .clone()
+                .map(|s| s.and_then(|s| s.parent.as_deref()))
+                .collect(),
+            properties: states
+                .clone()
+                .map(|s| s.map(|s| s.properties.as_str()))
+                .collect(),
+            geom: states.map(|s| s.map(|s| s.geom.as_slice())).collect(),
+        }
+    }
+
+    fn bind<'q>(self, query: PgQuery<'q>) -> PgQuery<'q>
+    where
+        'a: 'q,
+    {
+        query
+            .bind(self.version)
+            .bind(self.name)
+            .bind(self.parent)
+            .bind(self.properties)
+            .bind(self.geom)
     }
 }

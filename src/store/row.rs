@@ -4,11 +4,14 @@
 //! store's [`GeomFormat`]), so one decoder serves both and a corrupt row fails the same way in
 //! each: [`StoreError::Corrupt`] naming the feature or revision.
 
+use std::marker::PhantomData;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::StoreError;
+use super::plan::ChangeSetInfo;
 use super::wkb::GeomFormat;
 use crate::model::{Action, Feature, FeatureKey, Layer, Revision};
 
@@ -224,84 +227,76 @@ fn parse_layer(layer: &str, what: impl Fn() -> String) -> Result<Layer, StoreErr
         })
 }
 
-// Queries whose SQL is the same in both stores (SQLite reads `$N` placeholders too), generic
-// over the database so that each backend runs them on its pool or inside its transaction.
+/// Queries whose SQL is the same in both stores (SQLite reads `$N` placeholders too), generic
+/// over the database so that each backend runs them on its pool or inside its transaction.
+pub(crate) struct Queries<DB>(PhantomData<DB>);
 
-/// The store's data version: the largest revision id, 0 when there is none.
-pub(crate) async fn data_version<'e, DB>(
-    executor: impl Executor<'e, Database = DB>,
-) -> Result<i64, StoreError>
+impl<DB> Queries<DB>
 where
     DB: Database,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
-{
-    let version = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM gridmap_revisions")
-        .fetch_one(executor)
-        .await?;
-    Ok(version)
-}
-
-/// Record a change set; its id.
-pub(crate) async fn insert_changeset<'e, DB>(
-    executor: impl Executor<'e, Database = DB>,
-    author: &str,
-    message: &str,
-    at: DateTime<Utc>,
-) -> Result<i64, StoreError>
-where
-    DB: Database,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> RevisionRow: FromRow<'r, DB::Row>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
-    let id = sqlx::query_scalar(
-        "INSERT INTO gridmap_changesets (author, message, at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(author.to_string())
-    .bind(message.to_string())
-    .bind(at)
-    .fetch_one(executor)
-    .await?;
-    Ok(id)
-}
-
-/// Revisions of `key` (or all), `id > after`, oldest first, at most `limit`.
-///
-/// `columns` is the backend's select list in [`RevisionRow`] order: the stores differ only in how
-/// they read JSON and geometry columns.
-pub(crate) async fn revisions<'e, DB>(
-    executor: impl Executor<'e, Database = DB>,
-    columns: &str,
-    key: Option<&FeatureKey>,
-    after: i64,
-    limit: i64,
-    format: GeomFormat,
-) -> Result<Vec<Revision>, StoreError>
-where
-    DB: Database,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'r> RevisionRow: FromRow<'r, DB::Row>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let filter = if key.is_some() {
-        "AND layer = $3 AND code = $4"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT {columns} FROM gridmap_revisions WHERE id > $1 {filter} ORDER BY id LIMIT $2"
-    );
-    let mut query = sqlx::query_as::<DB, RevisionRow>(&sql)
-        .bind(after)
-        .bind(limit.max(0));
-    if let Some(key) = key {
-        query = query
-            .bind(key.layer.id().to_string())
-            .bind(key.code.clone());
+    /// The store's data version: the largest revision id, 0 when there is none.
+    pub(crate) async fn data_version<'e>(
+        executor: impl Executor<'e, Database = DB>,
+    ) -> Result<i64, StoreError> {
+        let version = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM gridmap_revisions")
+            .fetch_one(executor)
+            .await?;
+        Ok(version)
     }
-    let rows = query.fetch_all(executor).await?;
-    rows.iter().map(|r| r.decode(format)).collect()
+
+    /// Record a change set; its id.
+    pub(crate) async fn insert_changeset<'e>(
+        executor: impl Executor<'e, Database = DB>,
+        changeset: &ChangeSetInfo,
+    ) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO gridmap_changesets (author, message, at) VALUES ($1, $2, $3) \
+             RETURNING id",
+        )
+        .bind(changeset.author.clone())
+        .bind(changeset.message.clone())
+        .bind(changeset.at)
+        .fetch_one(executor)
+        .await?;
+        Ok(id)
+    }
+
+    /// Revisions of `key` (or all), `id > after`, oldest first, at most `limit`.
+    ///
+    /// `columns` is the backend's select list in [`RevisionRow`] order: the stores differ only
+    /// in how they read JSON and geometry columns.
+    pub(crate) async fn revisions<'e>(
+        executor: impl Executor<'e, Database = DB>,
+        columns: &str,
+        key: Option<&FeatureKey>,
+        after: i64,
+        limit: i64,
+        format: GeomFormat,
+    ) -> Result<Vec<Revision>, StoreError> {
+        let filter = if key.is_some() {
+            "AND layer = $3 AND code = $4"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT {columns} FROM gridmap_revisions WHERE id > $1 {filter} ORDER BY id LIMIT $2"
+        );
+        let mut query = sqlx::query_as::<DB, RevisionRow>(&sql)
+            .bind(after)
+            .bind(limit.max(0));
+        if let Some(key) = key {
+            query = query
+                .bind(key.layer.id().to_string())
+                .bind(key.code.clone());
+        }
+        let rows = query.fetch_all(executor).await?;
+        rows.iter().map(|r| r.decode(format)).collect()
+    }
 }
