@@ -101,31 +101,29 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
     };
 
-    let report = |what: &str, seconds: f64, outcome: String| {
+    let started = Instant::now();
+    let created = store.commit(change_set("create")).await?.created;
+    let create = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let unchanged = store.commit(change_set("again")).await?.unchanged;
+    let again = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    let loaded = store.load().await?.len();
+    let load = started.elapsed().as_secs_f64();
+
+    for (what, seconds, outcome) in [
+        (
+            "commit of new features",
+            create,
+            format!("{created} created"),
+        ),
+        ("the same again", again, format!("{unchanged} unchanged")),
+        ("load", load, format!("{loaded} loaded")),
+    ] {
         let rate = n as f64 / seconds;
         println!("{kind}: {what}: {seconds:.2} s ({rate:.0} features/s), {outcome}");
-    };
-    let started = Instant::now();
-    let summary = store.commit(change_set("create")).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    report(
-        "commit of new features",
-        seconds,
-        format!("{} created", summary.created),
-    );
-
-    let started = Instant::now();
-    let summary = store.commit(change_set("again")).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    report(
-        "the same again",
-        seconds,
-        format!("{} unchanged", summary.unchanged),
-    );
-
-    let started = Instant::now();
-    let loaded = store.load().await?;
-    let seconds = started.elapsed().as_secs_f64();
-    report("load", seconds, format!("{} loaded", loaded.len()));
+    }
     Ok(())
 }

@@ -241,6 +241,18 @@ async fn observe(store: &Arc<dyn Store>) -> (Vec<Feature>, i64, usize) {
     (features, version, revisions)
 }
 
+/// The key and the expected and actual versions of a version conflict; `None` for other errors.
+fn conflict(err: &StoreError) -> Option<(FeatureKey, i64, i64)> {
+    match err {
+        StoreError::VersionConflict {
+            key,
+            expected,
+            actual,
+        } => Some((key.clone(), *expected, *actual)),
+        _ => None,
+    }
+}
+
 /// Commit `changes`, expect it refused, and expect the store exactly as before.
 async fn refused(store: &Arc<dyn Store>, changes: Vec<Change>) -> StoreError {
     let before = observe(store).await;
@@ -428,33 +440,13 @@ async fn stale_version_is_refused_and_nothing_changes(store: Arc<dyn Store>) {
 
     a.name = "再改名".into();
     let err = refused(&store, vec![upsert_at(a.clone(), 1)]).await;
-    match err {
-        StoreError::VersionConflict {
-            key,
-            expected,
-            actual,
-        } => assert_eq!((key, expected, actual), (a.key(), 1, 2)),
-        other => panic!("expected a version conflict, got {other:?}"),
-    }
+    assert_eq!(conflict(&err), Some((a.key(), 1, 2)), "{err:?}");
     let err = refused(&store, vec![delete(a.key(), Some(1))]).await;
-    assert!(matches!(
-        err,
-        StoreError::VersionConflict {
-            expected: 1,
-            actual: 2,
-            ..
-        }
-    ));
+    assert_eq!(conflict(&err), Some((a.key(), 1, 2)), "{err:?}");
     // Expecting a version of a feature that is not there.
-    let err = refused(&store, vec![upsert_at(shop("S-9", "无"), 4)]).await;
-    assert!(matches!(
-        err,
-        StoreError::VersionConflict {
-            expected: 4,
-            actual: 0,
-            ..
-        }
-    ));
+    let missing = shop("S-9", "无");
+    let err = refused(&store, vec![upsert_at(missing.clone(), 4)]).await;
+    assert_eq!(conflict(&err), Some((missing.key(), 4, 0)), "{err:?}");
 }
 
 async fn must_not_exist_is_refused_and_nothing_changes(store: Arc<dyn Store>) {
@@ -463,14 +455,7 @@ async fn must_not_exist_is_refused_and_nothing_changes(store: Arc<dyn Store>) {
     let mut again = a.clone();
     again.name = "抢注".into();
     let err = refused(&store, vec![upsert_at(again, 0)]).await;
-    match err {
-        StoreError::VersionConflict {
-            key,
-            expected,
-            actual,
-        } => assert_eq!((key, expected, actual), (a.key(), 0, 1)),
-        other => panic!("expected a version conflict, got {other:?}"),
-    }
+    assert_eq!(conflict(&err), Some((a.key(), 0, 1)), "{err:?}");
 }
 
 async fn delete_of_missing_feature_is_not_found(store: Arc<dyn Store>) {
@@ -509,7 +494,7 @@ async fn failing_last_change_rolls_back_the_whole_set(store: Arc<dyn Store>) {
     // Last: c is at version 1, not 5.
     changes.push(upsert_at(c2.clone(), 5));
     let err = refused(&store, changes.clone()).await;
-    assert!(matches!(&err, StoreError::VersionConflict { key, .. } if *key == c.key()));
+    assert_eq!(conflict(&err), Some((c.key(), 5, 1)), "{err:?}");
 
     // The same set whose last change is a missing delete.
     let last = changes.len() - 1;
@@ -641,12 +626,7 @@ async fn concurrent_commits_are_serialised(store: Arc<dyn Store>) {
                 assert_eq!(summary.updated, 1);
                 won += 1;
             }
-            Err(StoreError::VersionConflict {
-                expected: 1,
-                actual: 2,
-                ..
-            }) => {}
-            Err(other) => panic!("unexpected error {other:?}"),
+            Err(err) => assert_eq!(conflict(&err), Some((a.key(), 1, 2)), "{err:?}"),
         }
     }
     assert_eq!(won, 1);
