@@ -9,7 +9,10 @@
 //! Everything above this trait is one code path for both stores.
 
 pub mod gpkg;
+mod plan;
 pub mod postgis;
+mod row;
+mod wkb;
 
 use std::path::Path;
 use std::sync::Arc;
