@@ -6,7 +6,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use common::{MemStore, import, layer_features, options, refused, seed};
+use common::{import, layer_features, options, refused, seed};
 use gridmap::model::{Layer, Revision};
 use gridmap::store::Store;
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use tempfile::TempDir;
 
 /// The store these tests run against.
 async fn test_store() -> Arc<dyn Store> {
-    Arc::new(MemStore::default())
+    common::gpkg_store().await
 }
 
 /// A seeded store and a directory for test files.

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{MemStore, fixture, import, layer_features, options, refused, seed};
+use common::{fixture, import, layer_features, options, refused, seed};
 use geo::{Geometry, Winding};
 use gridmap::io::ImportOptions;
 use gridmap::model::Layer;
@@ -19,7 +19,7 @@ use tempfile::TempDir;
 
 /// The store these tests run against.
 async fn test_store() -> Arc<dyn Store> {
-    Arc::new(MemStore::default())
+    common::gpkg_store().await
 }
 
 /// A store holding the subdistrict of the fixtures.

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{MemStore, import, options};
+use common::{import, options};
 use gridmap::io;
 use gridmap::model::FeatureDraft;
 use gridmap::store::Store;
@@ -13,7 +13,7 @@ use serde_json::json;
 
 /// The store these tests run against.
 async fn test_store() -> Arc<dyn Store> {
-    Arc::new(MemStore::default())
+    common::gpkg_store().await
 }
 
 fn source() -> String {

@@ -1,154 +1,54 @@
-//! Shared by the import tests: an in-memory [`Store`] that keeps the trait's promises (a change
-//! set is checked whole before anything is applied; versions and revisions as the real stores
-//! keep them), and helpers to run an import and check that a refused one changed nothing.
-//!
-//! Each test file builds its store in one `test_store()` function, so that switching the tests to
-//! the GeoPackage store is a one-line change per file.
+//! Shared by the import tests: a GeoPackage store in a temporary directory, and helpers to run an
+//! import and check that a refused one changed nothing.
 
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use gridmap::io::{self, ImportError, ImportOptions};
-use gridmap::model::{
-    Action, Change, ChangeSet, CommitSummary, Feature, FeatureDraft, FeatureKey, Layer, Revision,
-};
+use gridmap::model::{ChangeSet, CommitSummary, Feature, FeatureKey, Layer, Revision};
 use gridmap::snapshot::Snapshot;
+use gridmap::store::gpkg::GpkgStore;
 use gridmap::store::{Store, StoreError};
 
-#[derive(Default)]
-pub struct MemStore {
-    // A std Mutex: nothing is awaited while it is held.
-    state: Mutex<State>,
+/// A GeoPackage store in its own temporary directory, removed when the store is dropped.
+pub struct TempStore {
+    store: GpkgStore,
+    _dir: tempfile::TempDir,
 }
 
-#[derive(Default)]
-struct State {
-    features: BTreeMap<FeatureKey, Feature>,
-    revisions: Vec<Revision>,
-    changesets: i64,
-}
-
-impl MemStore {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
+/// A new, empty GeoPackage store.
+pub async fn gpkg_store() -> Arc<dyn Store> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = GpkgStore::open(&dir.path().join("gridmap.gpkg"))
+        .await
+        .expect("open the GeoPackage store");
+    Arc::new(TempStore { store, _dir: dir })
 }
 
 #[async_trait]
-impl Store for MemStore {
+impl Store for TempStore {
     fn kind(&self) -> &'static str {
-        "memory"
+        self.store.kind()
     }
-
     async fn load(&self) -> Result<Vec<Feature>, StoreError> {
-        Ok(self.state().features.values().cloned().collect())
+        self.store.load().await
     }
-
     async fn data_version(&self) -> Result<i64, StoreError> {
-        Ok(self.state().revisions.last().map_or(0, |r| r.id))
+        self.store.data_version().await
     }
-
     async fn commit(&self, cs: ChangeSet) -> Result<CommitSummary, StoreError> {
-        let mut st = self.state();
-        // Check everything first: a refused change set leaves nothing behind.
-        let mut seen = HashSet::new();
-        for change in &cs.changes {
-            let key = change.key();
-            if !seen.insert(key.clone()) {
-                return Err(StoreError::DuplicateInChangeSet(key));
-            }
-            let actual = st.features.get(&key).map_or(0, |f| f.version);
-            let expected = match change {
-                Change::Upsert {
-                    expected_version, ..
-                } => *expected_version,
-                Change::Delete {
-                    expected_version, ..
-                } => {
-                    if actual == 0 {
-                        return Err(StoreError::NotFound(key));
-                    }
-                    *expected_version
-                }
-            };
-            if let Some(expected) = expected
-                && expected != actual
-            {
-                return Err(StoreError::VersionConflict {
-                    key,
-                    expected,
-                    actual,
-                });
-            }
-        }
-        st.changesets += 1;
-        let mut summary = CommitSummary {
-            changeset: st.changesets,
-            ..CommitSummary::default()
-        };
-        for change in cs.changes {
-            let key = change.key();
-            let old = st.features.get(&key).cloned();
-            let (action, new) = match change {
-                Change::Upsert { draft, .. } => {
-                    if old.clone().map(FeatureDraft::from).as_ref() == Some(&draft) {
-                        summary.unchanged += 1;
-                        continue;
-                    }
-                    let version = old.as_ref().map_or(1, |o| o.version + 1);
-                    let feature = draft.into_feature(version);
-                    st.features.insert(key.clone(), feature.clone());
-                    match old {
-                        Some(_) => {
-                            summary.updated += 1;
-                            (Action::Update, Some(feature))
-                        }
-                        None => {
-                            summary.created += 1;
-                            (Action::Create, Some(feature))
-                        }
-                    }
-                }
-                Change::Delete { .. } => {
-                    st.features.remove(&key);
-                    summary.deleted += 1;
-                    (Action::Delete, None)
-                }
-            };
-            let id = st.revisions.len() as i64 + 1;
-            st.revisions.push(Revision {
-                id,
-                changeset: summary.changeset,
-                key,
-                action,
-                author: cs.author.clone(),
-                message: cs.message.clone(),
-                at: chrono::Utc::now(),
-                old,
-                new,
-            });
-        }
-        Ok(summary)
+        self.store.commit(cs).await
     }
-
     async fn revisions(
         &self,
         key: Option<&FeatureKey>,
         after: i64,
         limit: i64,
     ) -> Result<Vec<Revision>, StoreError> {
-        Ok(self
-            .state()
-            .revisions
-            .iter()
-            .filter(|r| r.id > after && key.is_none_or(|k| *k == r.key))
-            .take(usize::try_from(limit).unwrap_or(0))
-            .cloned()
-            .collect())
+        self.store.revisions(key, after, limit).await
     }
 }
 
