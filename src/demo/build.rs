@@ -943,14 +943,15 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
                 Some(members[k]),
             )
         } else {
-            let place = match rng.gen_range(0..3) {
-                0 => community_names[comm(cell)].clone(),
-                1 => streets.list[address.street].name.clone(),
-                _ => spec.name.clone(),
-            };
+            let places = [
+                community_names[comm(cell)].as_str(),
+                streets.list[address.street].name.as_str(),
+                spec.name.as_str(),
+            ];
             let mut category = "";
             let name = org_names.pick(&mut rng, |rng| {
-                let (n, c) = names::social_org(rng, &place);
+                let place = places[rng.gen_range(0..places.len())];
+                let (n, c) = names::social_org(rng, place);
                 category = c;
                 n
             });
@@ -1231,21 +1232,21 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
         let g = Geometry::Point(Point(frame.at(s.at)));
         tagged.push((s, g));
     }
-    let anchors: Vec<Coord<f64>> = tagged.iter().map(|t| anchor(&t.1)).collect();
     let norths: Vec<f64> = community_geometry.iter().map(north_edge).collect();
+    let keys: Vec<(Layer, &str, i64, f64)> = tagged
+        .iter()
+        .map(|(s, g)| {
+            let k = comm(s.cell);
+            let (band, x) = order_key(norths[k], anchor(g));
+            (s.layer, community_code[k].as_str(), band, x)
+        })
+        .collect();
     let mut order: Vec<usize> = (0..tagged.len()).collect();
     order.sort_by(|&a, &b| {
-        let (sa, sb) = (&tagged[a].0, &tagged[b].0);
-        let (ca, cb) = (comm(sa.cell), comm(sb.cell));
-        let (ka, kb) = (
-            order_key(norths[ca], anchors[a]),
-            order_key(norths[cb], anchors[b]),
-        );
-        sa.layer
-            .cmp(&sb.layer)
-            .then(community_code[ca].cmp(&community_code[cb]))
-            .then(ka.0.cmp(&kb.0))
-            .then(ka.1.total_cmp(&kb.1))
+        let (ka, kb) = (&keys[a], &keys[b]);
+        (ka.0, ka.1, ka.2)
+            .cmp(&(kb.0, kb.1, kb.2))
+            .then(ka.3.total_cmp(&kb.3))
             .then(a.cmp(&b))
     });
     let mut seq: BTreeMap<(Layer, usize), usize> = BTreeMap::new();

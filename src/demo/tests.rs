@@ -763,7 +763,41 @@ fn the_embedded_demo_is_the_generated_demo() {
     }
 }
 
+/// The city's layout, and two of its subdistricts in full (fast in every profile).
 #[test]
+fn city_subdistricts_are_distinct_and_apart() {
+    let specs = city_specs();
+    assert!(specs.len() >= 100);
+    let codes: BTreeSet<String> = specs
+        .iter()
+        .map(|s| format!("{}{:03}", s.county, s.number))
+        .collect();
+    assert_eq!(codes.len(), specs.len());
+    let seeds: BTreeSet<u64> = specs.iter().map(|s| s.seed).collect();
+    assert_eq!(seeds.len(), specs.len());
+    let (a, b) = (build::build(&specs[0]), build::build(&specs[1]));
+    for sub in [&a, &b] {
+        let count = |l: Layer| sub.features.iter().filter(|f| f.layer == l).count();
+        assert_eq!(count(Layer::PartyGrid), PARTY_GRIDS);
+        assert!(specs.len() * PARTY_GRIDS >= 5_000);
+        let points = sub
+            .features
+            .iter()
+            .filter(|f| matches!(f.geometry, Geometry::Point(_)))
+            .count();
+        assert!(specs.len() * points >= 200_000);
+        assert_eq!(sub.faults.len(), 5);
+    }
+    let outline = |s: &Subdistrict| s.features[0].geometry.clone();
+    assert!(!outline(&a).intersects(&outline(&b)));
+}
+
+/// The whole city (slow without optimisation: run `cargo test --release`).
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "builds 120 subdistricts; run with --release"
+)]
 fn the_city_is_big_enough() {
     let city = generate(Scale::City);
     let count = |l: Layer| city.iter().filter(|f| f.layer == l).count();
