@@ -184,10 +184,6 @@ pub fn file_name(layer: Layer) -> String {
 /// Write the generated data set as GeoJSON files into `dir`, one FeatureCollection per layer.
 pub fn write(scale: Scale, dir: &Path) -> std::io::Result<()> {
     let features = generate(scale);
-    write_features(&features, dir)
-}
-
-fn write_features(features: &[FeatureDraft], dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for layer in Layer::ALL {
         let mut out = BufWriter::new(File::create(dir.join(file_name(layer)))?);
