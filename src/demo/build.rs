@@ -236,17 +236,8 @@ struct Parcel {
 impl Parcel {
     /// The gate: the middle of the parcel side nearest a street.
     fn gate(&self) -> (Side, f64) {
-        let [u0, u1, v0, v1] = self.uv;
-        let (um, vm) = ((u0 + u1) / 2.0, (v0 + v1) / 2.0);
-        [
-            (Side::Bottom, um, v0),
-            (Side::Right, vm, 1.0 - u1),
-            (Side::Top, 1.0 - um, 1.0 - v1),
-            (Side::Left, 1.0 - vm, u0),
-        ]
-        .into_iter()
-        .min_by(|a, b| a.2.total_cmp(&b.2))
-        .map_or((Side::Bottom, um), |(s, t, _)| (s, t))
+        let (side, t, _) = Side::facing(self.uv);
+        (side, t)
     }
 
     fn centre(&self) -> (f64, f64) {
@@ -778,6 +769,7 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
     let campus: Vec<usize> = (0..parcels.len())
         .filter(|&p| parcels[p].use_ == Use::Campus)
         .collect();
+    let mut units: Vec<(Cell, Coord<f64>, String, &str, String)> = Vec::new();
     for (&p, &(template, category)) in campus.iter().zip(names::CAMPUS_UNITS) {
         let name = match template {
             "街道办事处" => format!("{}办事处", spec.name),
@@ -789,18 +781,8 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
         let (side, t) = parcels[p].gate();
         let address = streets.address(parcels[p].cell, side, t);
         let (u, v) = parcels[p].centre();
-        spots.push(Spot {
-            layer: Layer::Unit,
-            cell: parcels[p].cell,
-            at: lat.coons(parcels[p].cell, u, v),
-            name,
-            props: props(json!({
-                "category": category,
-                "address": address.text,
-                "phone": phones.landline(&spec.area_code),
-            })),
-            in_gap: false,
-        });
+        let cell = parcels[p].cell;
+        units.push((cell, lat.coons(cell, u, v), name, category, address.text));
     }
     for _ in campus.len().min(names::CAMPUS_UNITS.len())..UNITS {
         let (cell, side, t, at) =
@@ -816,6 +798,9 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
             });
             (name, category)
         };
+        units.push((cell, at, name, category, address.text));
+    }
+    for (cell, at, name, category, address) in units {
         spots.push(Spot {
             layer: Layer::Unit,
             cell,
@@ -823,7 +808,7 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
             name,
             props: props(json!({
                 "category": category,
-                "address": address.text,
+                "address": address,
                 "phone": phones.landline(&spec.area_code),
             })),
             in_gap: false,
@@ -833,7 +818,7 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
     // Party-and-public service centres: one per community on its most central block, one for the
     // subdistrict; then service stations, one to three per community.
     let mut centre_addresses = Vec::new();
-    for k in 0..COMMUNITIES {
+    for (k, community) in community_names.iter().enumerate() {
         let (cell, side, t, at) =
             office_frontage.take(&mut rng, &lat, (0.05, 0.075), |c| comm(c) == k, avoid);
         let address = streets.address(cell, side, t);
@@ -842,7 +827,7 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
             layer: Layer::PartyCenter,
             cell,
             at,
-            name: format!("{}党群服务中心", community_names[k]),
+            name: format!("{community}党群服务中心"),
             props: props(json!({
                 "address": address.text,
                 "phone": phones.landline(&spec.area_code),
@@ -934,7 +919,7 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
                 break (cell, u, v, at);
             }
         };
-        let (side, t, _) = Side::nearest(u, v);
+        let (side, t, _) = Side::facing([u, u, v, v]);
         let address = streets.address(cell, side, t);
         let (name, category, extra) = if k < COMMUNITIES {
             (
@@ -1083,11 +1068,11 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
     // Compounds: households shared among a grid's compounds by parcel area.
     let mut compound_households = vec![0u64; parcels.len()];
     let mut compound_buildings = vec![0u64; parcels.len()];
-    for g in 0..grids.len() {
+    for (g, &grid_households) in households.iter().enumerate() {
         let mine: Vec<usize> = (0..parcels.len())
             .filter(|&p| parcels[p].grid == g && parcels[p].use_ == Use::Compound)
             .collect();
-        let share = (households[g] as f64 * rng.gen_range(0.72..0.92)).round() as u64;
+        let share = (grid_households as f64 * rng.gen_range(0.72..0.92)).round() as u64;
         let split = apportion(
             share,
             &mine.iter().map(|&p| parcels[p].area).collect::<Vec<_>>(),
@@ -1097,7 +1082,7 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
             compound_buildings[p] = (h as f64 / rng.gen_range(18.0..48.0)).ceil().max(1.0) as u64;
         }
     }
-    for g in 0..grids.len() {
+    for (g, &grid_households) in households.iter().enumerate() {
         let buildings: u64 = (0..parcels.len())
             .filter(|&p| parcels[p].grid == g)
             .map(|p| compound_buildings[p])
@@ -1116,7 +1101,7 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
             name: format!("{}第{}网格", community_names[k], grid_number[g]),
             parent: Some(community_code[k].clone()),
             properties: props(json!({
-                "households": households[g],
+                "households": grid_households,
                 "residents": residents[g],
                 "buildings": buildings,
                 "grid_worker": worker,
@@ -1305,65 +1290,68 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
             .street_at(c, s)
             .map_or(String::new(), |k| streets.list[k].name.clone())
     };
-    let mut faults = Vec::new();
-    let gap_compound = region(&parcels[left_out].ring);
+    let fault = |kind, grid: usize, other: String, place: String, ring: &Ring| {
+        let region = region(ring);
+        PlantedFault {
+            kind,
+            code: grid_code[grid].clone(),
+            community: community_code[community_of[grid]].clone(),
+            other,
+            place,
+            area_m2: area(&region),
+            region,
+        }
+    };
     let left_out_name = features
         .iter()
         .find(|f| f.code == left_out_code)
         .map_or(String::new(), |f| f.name.clone());
-    let g1 = parcels[left_out].grid;
-    faults.push(PlantedFault {
-        kind: FaultKind::Gap,
-        code: grid_code[g1].clone(),
-        community: community_code[community_of[g1]].clone(),
-        other: left_out_code.clone(),
-        place: format!("the whole compound {left_out_name} lies in no party grid"),
-        area_m2: area(&gap_compound),
-        region: gap_compound,
-    });
     let g2 = grid_of[&strip.0];
-    let strip_region = region(&strip_ring);
-    faults.push(PlantedFault {
-        kind: FaultKind::Gap,
-        code: grid_code[g2].clone(),
-        community: community_code[community_of[g2]].clone(),
-        other: grid_code[grid_of[&strip.2]].clone(),
-        place: format!(
-            "a strip along {}: the grid boundary was drawn at the kerb, not the street centre",
-            street_name(strip.0, strip.1)
+    let compound_place = format!("the whole compound {left_out_name} lies in no party grid");
+    let strip_place = format!(
+        "a strip along {}: the grid boundary was drawn at the kerb, not the street centre",
+        street_name(strip.0, strip.1)
+    );
+    let overlap_place = format!(
+        "a bite of the block across {}",
+        street_name(overlap.0, overlap.1)
+    );
+    let cross_place = format!(
+        "across {} into {}",
+        street_name(cross.0, cross.1),
+        community_names[comm(cross.0)]
+    );
+    let g1 = parcels[left_out].grid;
+    let (ov, ov_other) = (grid_of[&overlap.2], grid_code[grid_of[&overlap.0]].clone());
+    let (cr, cr_other) = (grid_of[&cross.2], community_code[comm(cross.0)].clone());
+    let strip_other = grid_code[grid_of[&strip.2]].clone();
+    let mut faults: Vec<PlantedFault> = [
+        (
+            FaultKind::Gap,
+            g1,
+            left_out_code,
+            compound_place,
+            &parcels[left_out].ring,
         ),
-        area_m2: area(&strip_region),
-        region: strip_region,
-    });
-    let ov = grid_of[&overlap.2];
-    let overlap_region = region(&overlap_ring);
-    faults.push(PlantedFault {
-        kind: FaultKind::Overlap,
-        code: grid_code[ov].clone(),
-        community: community_code[community_of[ov]].clone(),
-        other: grid_code[grid_of[&overlap.0]].clone(),
-        place: format!(
-            "a bite of the block across {}",
-            street_name(overlap.0, overlap.1)
+        (FaultKind::Gap, g2, strip_other, strip_place, &strip_ring),
+        (
+            FaultKind::Overlap,
+            ov,
+            ov_other,
+            overlap_place,
+            &overlap_ring,
         ),
-        area_m2: area(&overlap_region),
-        region: overlap_region,
-    });
-    let cr = grid_of[&cross.2];
-    let cross_region = region(&cross_ring);
-    faults.push(PlantedFault {
-        kind: FaultKind::CrossBoundary,
-        code: grid_code[cr].clone(),
-        community: community_code[community_of[cr]].clone(),
-        other: community_code[comm(cross.0)].clone(),
-        place: format!(
-            "across {} into {}",
-            street_name(cross.0, cross.1),
-            community_names[comm(cross.0)]
+        (
+            FaultKind::CrossBoundary,
+            cr,
+            cr_other,
+            cross_place,
+            &cross_ring,
         ),
-        area_m2: area(&cross_region),
-        region: cross_region,
-    });
+    ]
+    .into_iter()
+    .map(|(kind, grid, other, place, ring)| fault(kind, grid, other, place, ring))
+    .collect();
     let shop_at = features
         .iter()
         .find(|f| f.code == shop_outside)

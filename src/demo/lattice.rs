@@ -59,17 +59,21 @@ impl Side {
         }
     }
 
-    /// The side nearest to patch point `(u, v)`, the fraction along it and the depth of the point.
-    pub fn nearest(u: f64, v: f64) -> (Side, f64, f64) {
+    /// The block side nearest to the patch rectangle `[u0, u1, v0, v1]` (a point when
+    /// `u0 == u1` and `v0 == v1`): the side, the fraction along it (in ring order) of the
+    /// rectangle's middle, and the rectangle's distance from it.
+    pub fn facing(uv: [f64; 4]) -> (Side, f64, f64) {
+        let [u0, u1, v0, v1] = uv;
+        let (um, vm) = ((u0 + u1) / 2.0, (v0 + v1) / 2.0);
         [
-            (Side::Bottom, u, v),
-            (Side::Right, v, 1.0 - u),
-            (Side::Top, 1.0 - u, 1.0 - v),
-            (Side::Left, 1.0 - v, u),
+            (Side::Bottom, um, v0),
+            (Side::Right, vm, 1.0 - u1),
+            (Side::Top, 1.0 - um, 1.0 - v1),
+            (Side::Left, 1.0 - vm, u0),
         ]
         .into_iter()
         .min_by(|a, b| a.2.total_cmp(&b.2))
-        .unwrap_or((Side::Bottom, u, v))
+        .unwrap_or((Side::Bottom, um, v0))
     }
 }
 
@@ -156,13 +160,13 @@ impl Lattice {
         };
 
         let mut xy = Vec::new();
-        for j in 0..=NY {
-            for i in 0..=NX {
-                let x = xs[i] + rng.gen_range(-22.0..22.0);
+        for (j, &yj) in ys.iter().enumerate() {
+            for &xi in &xs {
+                let x = xi + rng.gen_range(-22.0..22.0);
                 let y = if j == 0 {
                     bank(x)
                 } else {
-                    ys[j] + rng.gen_range(-22.0..22.0)
+                    yj + rng.gen_range(-22.0..22.0)
                 };
                 xy.push(Coord { x, y });
             }
@@ -452,10 +456,11 @@ fn holes(chosen: &BTreeSet<Cell>, all: &[Cell]) -> BTreeSet<Cell> {
     let mut stack: Vec<Cell> = outside.iter().copied().collect();
     while let Some(c) = stack.pop() {
         for s in Side::ALL {
-            if let Some(n) = Lattice::neighbour(c, s) {
-                if !chosen.contains(&n) && outside.insert(n) {
-                    stack.push(n);
-                }
+            if let Some(n) = Lattice::neighbour(c, s)
+                && !chosen.contains(&n)
+                && outside.insert(n)
+            {
+                stack.push(n);
             }
         }
     }
@@ -538,8 +543,8 @@ mod tests {
     }
 
     #[test]
-    fn nearest_side_reports_fraction_and_depth_in_ring_order() {
-        let (s, t, d) = Side::nearest(0.9, 0.3);
+    fn the_facing_side_reports_fraction_and_depth_in_ring_order() {
+        let (s, t, d) = Side::facing([0.9, 0.9, 0.3, 0.3]);
         assert_eq!(s, Side::Right);
         assert!((t - 0.3).abs() < 1e-12 && (d - 0.1).abs() < 1e-12);
         let (u, v) = s.uv(t, d);

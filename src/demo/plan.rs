@@ -113,10 +113,10 @@ pub(crate) fn grid_adjacency(grids: &[Vec<Cell>]) -> Vec<BTreeSet<usize>> {
     let mut adj = vec![BTreeSet::new(); grids.len()];
     for (&c, &g) in &grid_of {
         for s in Side::ALL {
-            if let Some(&h) = Lattice::neighbour(c, s).and_then(|n| grid_of.get(&n)) {
-                if h != g {
-                    adj[g].insert(h);
-                }
+            if let Some(&h) = Lattice::neighbour(c, s).and_then(|n| grid_of.get(&n))
+                && h != g
+            {
+                adj[g].insert(h);
             }
         }
     }

@@ -193,12 +193,17 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    #[test]
-    fn every_block_side_has_a_street_and_numbers_do_not_repeat() {
-        let mut rng = ChaCha8Rng::seed_from_u64(11);
+    fn sample(seed: u64) -> (Vec<Cell>, Streets) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let lat = Lattice::generate(&mut rng);
         let cells = lat.choose_cells(136);
-        let mut streets = Streets::name(&lat, &cells, "滨河路", &mut rng);
+        let streets = Streets::name(&lat, &cells, "滨河路", &mut rng);
+        (cells, streets)
+    }
+
+    #[test]
+    fn every_block_side_has_a_street_and_numbers_do_not_repeat() {
+        let (cells, mut streets) = sample(11);
         let names: BTreeSet<&str> = streets.list.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names.len(), streets.list.len());
         for &c in &cells {
@@ -222,10 +227,7 @@ mod tests {
 
     #[test]
     fn numbers_grow_from_west_to_east_and_from_north_to_south() {
-        let mut rng = ChaCha8Rng::seed_from_u64(12);
-        let lat = Lattice::generate(&mut rng);
-        let cells = lat.choose_cells(136);
-        let mut streets = Streets::name(&lat, &cells, "滨河路", &mut rng);
+        let (_, mut streets) = sample(12);
         let c = Cell { i: 8, j: 5 };
         let west = streets.address(c, Side::Bottom, 0.2).number;
         let east = streets.address(c, Side::Bottom, 0.8).number;

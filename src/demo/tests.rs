@@ -73,7 +73,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (k, ch) in digits.chars().enumerate() {
-        if k > 0 && (digits.len() - k) % 3 == 0 {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -337,22 +337,34 @@ fn every_polygon_is_valid_closed_and_oriented() {
     );
 }
 
+/// `parts` cover `whole` exactly: their areas add up and no two overlap.
+fn assert_tiles(whole: &FeatureDraft, parts: &[&FeatureDraft]) {
+    let sum: f64 = parts.iter().map(|p| area(&p.geometry)).sum();
+    let total = area(&whole.geometry);
+    assert!(
+        (sum - total).abs() < 1e-4 * total,
+        "{}: {sum} of {total}",
+        whole.code
+    );
+    for (k, a) in parts.iter().enumerate() {
+        for b in &parts[k + 1..] {
+            let o = overlap_m2(&a.geometry, &b.geometry);
+            assert!(o < 0.01, "{} and {} overlap by {o} m²", a.code, b.code);
+        }
+    }
+}
+
 #[test]
 fn communities_tile_the_subdistrict() {
-    let sub = &layer(Layer::Subdistrict).next().unwrap().geometry;
     let communities: Vec<&FeatureDraft> = layer(Layer::Community).collect();
-    let sum: f64 = communities.iter().map(|c| area(&c.geometry)).sum();
-    assert!((sum - area(sub)).abs() < 1e-4 * area(sub), "{sum}");
-    for (k, a) in communities.iter().enumerate() {
-        assert!(multi(&a.geometry).0.len() == 1 && multi(&a.geometry).0[0].interiors().is_empty());
-        for b in &communities[k + 1..] {
-            assert!(
-                overlap_m2(&a.geometry, &b.geometry) < 0.01,
-                "{} {}",
-                a.code,
-                b.code
-            );
-        }
+    assert_tiles(layer(Layer::Subdistrict).next().unwrap(), &communities);
+    for c in communities {
+        let parts = multi(&c.geometry).0;
+        assert!(
+            parts.len() == 1 && parts[0].interiors().is_empty(),
+            "{}",
+            c.code
+        );
     }
 }
 
@@ -360,31 +372,16 @@ fn communities_tile_the_subdistrict() {
 fn party_grids_tile_each_clean_community() {
     let faulted = faulted_communities();
     assert_eq!(faulted.len(), 5);
-    let mut clean = 0;
-    for c in layer(Layer::Community).filter(|c| !faulted.contains(&c.code)) {
-        clean += 1;
+    let clean: Vec<&FeatureDraft> = layer(Layer::Community)
+        .filter(|c| !faulted.contains(&c.code))
+        .collect();
+    assert_eq!(clean.len(), COMMUNITIES - 5);
+    for c in clean {
         let grids: Vec<&FeatureDraft> = layer(Layer::PartyGrid)
             .filter(|g| g.parent.as_deref() == Some(&c.code))
             .collect();
-        let sum: f64 = grids.iter().map(|g| area(&g.geometry)).sum();
-        let whole = area(&c.geometry);
-        assert!(
-            (sum - whole).abs() < 1e-4 * whole,
-            "{} {sum} {whole}",
-            c.code
-        );
-        for (k, a) in grids.iter().enumerate() {
-            for b in &grids[k + 1..] {
-                assert!(
-                    overlap_m2(&a.geometry, &b.geometry) < 0.01,
-                    "{} {}",
-                    a.code,
-                    b.code
-                );
-            }
-        }
+        assert_tiles(c, &grids);
     }
-    assert_eq!(clean, COMMUNITIES - 5);
 }
 
 #[test]
@@ -587,22 +584,22 @@ fn numbering_runs_north_to_south_then_west_to_east() {
                 .filter(|f| f.layer == l && f.code.starts_with(&c.code))
                 .collect()
         };
+        // Sequence numbers start at `first` and have no holes.
+        let sequence = |items: &[&FeatureDraft], at: usize, first: u32| {
+            let seqs: Vec<u32> = items
+                .iter()
+                .map(|f| f.code[at..].parse().unwrap())
+                .collect();
+            assert_eq!(
+                seqs,
+                (first..first + items.len() as u32).collect::<Vec<_>>()
+            );
+        };
         let grids = children(Layer::PartyGrid);
-        let seqs: Vec<u32> = grids
-            .iter()
-            .map(|g| g.code[12..].parse().unwrap())
-            .collect();
-        assert_eq!(seqs, (1..=grids.len() as u32).collect::<Vec<_>>());
+        sequence(&grids, 12, 1);
         check(c, grids, &faulted);
         let commercial = children(Layer::CommercialGrid);
-        let seqs: Vec<u32> = commercial
-            .iter()
-            .map(|g| g.code[12..].parse().unwrap())
-            .collect();
-        assert_eq!(
-            seqs,
-            (901..901 + commercial.len() as u32).collect::<Vec<_>>()
-        );
+        sequence(&commercial, 12, 901);
         check(c, commercial, &none);
         for l in [
             Layer::Compound,
@@ -612,11 +609,7 @@ fn numbering_runs_north_to_south_then_west_to_east() {
             Layer::ServiceStation,
         ] {
             let items = children(l);
-            let seqs: Vec<u32> = items
-                .iter()
-                .map(|g| g.code[14..].parse().unwrap())
-                .collect();
-            assert_eq!(seqs, (1..=items.len() as u32).collect::<Vec<_>>());
+            sequence(&items, 14, 1);
             check(c, items, &none);
         }
     }
