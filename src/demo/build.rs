@@ -2,50 +2,43 @@
 //!
 //! The steps, in order (each draws from the same seeded ChaCha stream, so a seed fixes all):
 //!
-//! 1. a warped street lattice along a river, and the blocks that make the subdistrict; the local
-//!    metric frame is scaled so that the outline's geodesic area is [`AREA_M2`];
-//! 2. blocks grouped into party grids, grids into communities (both contiguous; every community
-//!    outline a simple ring);
-//! 3. street names; the planted faults' places;
-//! 4. parcels inside the blocks (behind a street margin): compounds, commercial grids, campuses;
-//! 5. households and residents; people and phone numbers;
-//! 6. point features along the streets (shops, units, stations, centres) and inside blocks
-//!    (social organisations), each with a house number;
-//! 7. geometry to longitude/latitude (rounded to 1e-7°), codes in numbering order, features.
+//! 1. the [`Partition`]: a warped street lattice along a river and the blocks that make the
+//!    subdistrict, scaled to [`AREA_M2`]; blocks grouped into party grids, grids into
+//!    communities;
+//! 2. street names and community names;
+//! 3. the places of the planted faults ([`FaultPlan`]);
+//! 4. [`parcels`] inside the blocks: compounds, commercial grids, campuses;
+//! 5. households and residents;
+//! 6. [`points`]: shops, units, centres, stations, organisations, each with a house number;
+//! 7. outlines in longitude/latitude (rounded to 1e-7°), codes in numbering order, features, and
+//!    the description of the faults.
 //!
-//! Every polygon is a ring of shared vertex ids dissolved by [`topo::dissolve`], so communities
+//! Every polygon is a ring of shared vertex ids dissolved by [`dissolve`], so communities
 //! tile the subdistrict and party grids tile their communities exactly, except where a fault is
 //! planted on purpose.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use geo::{Centroid, Coord, GeodesicArea, Geometry, LineString, MultiPolygon, Point, Polygon};
-use rand::seq::index;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value, json};
 
 use super::lattice::{Cell, Lattice, Side};
 use super::names::{self, Phones, Unique};
-use super::plan::{apportion, group_cells, grow_communities};
+use super::parcels::{self, Parcel, Use};
+use super::plan::{Partition, apportion};
+use super::points::{Placer, Spot};
 use super::streets::Streets;
-use super::topo::{self, Ring, RingPolygon, Vid, dissolve, is_simple_disc, ring_contains};
+use super::topo::{Ring, RingPolygon, Vid, dissolve};
 use super::*;
 use crate::model::{FeatureDraft, Layer};
 
-/// Patch margin between a block's streets and the parcels inside it.
-const MARGIN: f64 = 0.09;
-/// Patch gap between two parcels of one block.
-const PARCEL_GAP: f64 = 0.045;
-/// How deep into the block the planted faults reach (fraction of the block).
+/// How deep into the block the planted faults reach (fraction of the block): the strip stays
+/// within the street margin in front of the parcels.
 const OVERLAP_DEPTH: f64 = 0.3;
 const CROSS_DEPTH: f64 = 0.2;
 const STRIP_DEPTH: f64 = 0.08;
-/// Party grids per community: communities differ in size, within reason.
-const MIN_COMMUNITY_GRIDS: usize = 4;
-const MAX_COMMUNITY_GRIDS: usize = 10;
-/// Campus units (schools, hospitals, offices) get a parcel of their own.
-const CAMPUSES: usize = 25;
 /// Of the commercial grids, this many are market districts (商圈); the rest office towers.
 const MARKET_DISTRICTS: usize = 11;
 
@@ -109,7 +102,7 @@ pub(crate) struct Subdistrict {
 
 /// The local metric frame → longitude/latitude (WGS84 ellipsoid radii at the origin).
 #[derive(Debug, Clone, Copy)]
-struct Frame {
+pub(crate) struct Frame {
     origin: Coord<f64>,
     /// Degrees per metre east and north.
     kx: f64,
@@ -117,7 +110,7 @@ struct Frame {
 }
 
 impl Frame {
-    fn new(origin: Coord<f64>) -> Frame {
+    pub fn new(origin: Coord<f64>) -> Frame {
         let (a, f) = (6_378_137.0, 1.0 / 298.257_223_563);
         let e2 = f * (2.0 - f);
         let phi = origin.y.to_radians();
@@ -131,7 +124,7 @@ impl Frame {
         }
     }
 
-    fn raw(&self, p: Coord<f64>) -> Coord<f64> {
+    pub fn raw(&self, p: Coord<f64>) -> Coord<f64> {
         Coord {
             x: self.origin.x + p.x * self.kx,
             y: self.origin.y + p.y * self.ky,
@@ -139,7 +132,7 @@ impl Frame {
     }
 
     /// Rounded to 1e-7° (about 1 cm), so that files are stable and neighbours share vertices.
-    fn at(&self, p: Coord<f64>) -> Coord<f64> {
+    pub fn at(&self, p: Coord<f64>) -> Coord<f64> {
         let r = self.raw(p);
         Coord {
             x: round7(r.x),
@@ -182,30 +175,14 @@ fn union<'a>(
     dissolve(rings, xy).unwrap_or_else(|e| panic!("demo generator: {e}"))
 }
 
-/// Run `attempt` until it succeeds (it draws new random numbers each time).
-fn retry<T>(what: &str, mut attempt: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..10_000 {
-        if let Some(t) = attempt() {
-            return t;
-        }
-    }
-    panic!("demo generator: no {what} after 10000 attempts")
-}
-
-/// Draw an index with probability proportional to `weights` (`None` when all are zero).
-fn pick_weighted(rng: &mut ChaCha8Rng, weights: &[f64]) -> Option<usize> {
-    let total: f64 = weights.iter().sum();
-    if total <= 0.0 {
-        return None;
-    }
-    let mut x = rng.gen_range(0.0..total);
-    for (k, &w) in weights.iter().enumerate() {
-        if x < w {
-            return Some(k);
-        }
-        x -= w;
-    }
-    weights.iter().rposition(|&w| w > 0.0)
+/// What the steps after the layout draw on: the random stream, the house numbers, phone numbers
+/// and personal names given so far.
+pub(crate) struct Ctx<'s> {
+    pub spec: &'s Spec,
+    pub rng: ChaCha8Rng,
+    pub streets: Streets,
+    pub phones: Phones,
+    pub people: Unique,
 }
 
 /// An approximately normal number (mean 0, standard deviation 1).
@@ -213,107 +190,9 @@ fn normalish(rng: &mut ChaCha8Rng) -> f64 {
     ((0..4).map(|_| rng.gen_range(0.0..1.0)).sum::<f64>() - 2.0) * 3.0_f64.sqrt()
 }
 
-/// What a parcel is used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Use {
-    Free,
-    Compound,
-    Commercial,
-    Campus,
-}
-
-/// A parcel inside a block: a patch rectangle `[u0, u1] × [v0, v1]`, its ring and area.
-#[derive(Debug, Clone)]
-struct Parcel {
-    cell: Cell,
-    grid: usize,
-    uv: [f64; 4],
-    ring: Ring,
-    area: f64,
-    use_: Use,
-}
-
-impl Parcel {
-    /// The gate: the middle of the parcel side nearest a street.
-    fn gate(&self) -> (Side, f64) {
-        let (side, t, _) = Side::facing(self.uv);
-        (side, t)
-    }
-
-    fn centre(&self) -> (f64, f64) {
-        let [u0, u1, v0, v1] = self.uv;
-        ((u0 + u1) / 2.0, (v0 + v1) / 2.0)
-    }
-}
-
-/// The patch rectangles of one block's parcels, from one of five layouts.
-fn layout(rng: &mut ChaCha8Rng, dense: bool) -> Vec<[f64; 4]> {
-    let (lo, hi, g) = (MARGIN, 1.0 - MARGIN, PARCEL_GAP / 2.0);
-    let split = |rng: &mut ChaCha8Rng| rng.gen_range(0.4..0.6);
-    let kind = if dense { 4 } else { rng.gen_range(0..20) / 4 };
-    match kind {
-        0 => vec![[lo, hi, lo, hi]],
-        1 => {
-            let s = split(rng);
-            vec![[lo, s - g, lo, hi], [s + g, hi, lo, hi]]
-        }
-        2 => {
-            let s = split(rng);
-            vec![[lo, hi, lo, s - g], [lo, hi, s + g, hi]]
-        }
-        3 => {
-            let (s, t) = (split(rng), split(rng));
-            vec![
-                [lo, s - g, lo, hi],
-                [s + g, hi, lo, t - g],
-                [s + g, hi, t + g, hi],
-            ]
-        }
-        _ => {
-            let (s, t) = (split(rng), split(rng));
-            vec![
-                [lo, s - g, lo, t - g],
-                [s + g, hi, lo, t - g],
-                [lo, s - g, t + g, hi],
-                [s + g, hi, t + g, hi],
-            ]
-        }
-    }
-}
-
-/// The ring of a parcel: its patch rectangle, one corner cut off at random, each long side
-/// subdivided so that the outline follows the block's curvature.
-fn parcel_ring(lat: &mut Lattice, cell: Cell, uv: [f64; 4], rng: &mut ChaCha8Rng) -> Ring {
-    let [u0, u1, v0, v1] = uv;
-    let mut corners = vec![(u0, v0), (u1, v0), (u1, v1), (u0, v1)];
-    if rng.gen_bool(0.5) {
-        let k = rng.gen_range(0..4);
-        let cut = 0.3 * (u1 - u0).min(v1 - v0);
-        let (u, v) = corners[k];
-        let prev = corners[(k + 3) % 4];
-        let next = corners[(k + 1) % 4];
-        let toward = |(pu, pv): (f64, f64)| {
-            let len = (pu - u).hypot(pv - v);
-            (u + (pu - u) / len * cut, v + (pv - v) / len * cut)
-        };
-        corners.splice(k..=k, [toward(prev), toward(next)]);
-    }
-    let n = corners.len();
-    let mut ring = Vec::new();
-    for k in 0..n {
-        let (a, b) = (corners[k], corners[(k + 1) % n]);
-        let steps = if (b.0 - a.0).hypot(b.1 - a.1) > 0.15 {
-            3
-        } else {
-            1
-        };
-        for s in 0..steps {
-            let t = s as f64 / steps as f64;
-            let p = lat.coons(cell, a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
-            ring.push(lat.add(p));
-        }
-    }
-    ring
+/// The side vertices a bite spans on a side of `n` segments: from a quarter to three quarters.
+fn bite_span(n: usize) -> (usize, usize) {
+    (n / 4, 3 * n / 4)
 }
 
 /// A bite out of `cell` along `side`: from the vertex a quarter along the side to the one three
@@ -321,7 +200,7 @@ fn parcel_ring(lat: &mut Lattice, cell: Cell, uv: [f64; 4], rng: &mut ChaCha8Rng
 fn bite(lat: &mut Lattice, cell: Cell, side: Side, depth: f64) -> Ring {
     let sv = lat.side_vids(cell, side);
     let n = sv.len() - 1;
-    let (a, b) = (n / 4, 3 * n / 4);
+    let (a, b) = bite_span(n);
     let (ta, tb) = (a as f64 / n as f64, b as f64 / n as f64);
     let mut ring = sv[a..=b].to_vec();
     let steps = 6;
@@ -333,83 +212,214 @@ fn bite(lat: &mut Lattice, cell: Cell, side: Side, depth: f64) -> Ring {
     ring
 }
 
-/// A point feature before it has a code.
-#[derive(Debug, Clone)]
-struct Spot {
-    layer: Layer,
-    cell: Cell,
-    at: Coord<f64>,
-    name: String,
-    props: Map<String, Value>,
-    /// Placed in a gap on purpose: its parent is the community, not a grid.
-    in_gap: bool,
+/// A block side between two grids: the block `c`, its side, the block `n` across the street.
+type Front = (Cell, Side, Cell);
+
+/// Where the faults are planted. Overlap and cross-boundary: the grid of `n` also claims a bite
+/// of block `c` across the street (in the same community, or in the next one). Strip: the grid
+/// of `c` leaves out a strip along its street with `n`. Left out: a whole compound is a hole in
+/// its grid. Each fault has communities and blocks of its own.
+struct FaultPlan {
+    overlap: Front,
+    cross: Front,
+    strip: Front,
+    overlap_ring: Ring,
+    cross_ring: Ring,
+    strip_ring: Ring,
+    /// The parcel of the left-out compound.
+    left_out: usize,
+    communities: BTreeSet<usize>,
+    cells: BTreeSet<Cell>,
 }
 
-/// Street frontage, cut into slots about 11 m wide, for point features along the streets.
-struct Frontage {
-    sides: Vec<(Cell, Side)>,
-    cumulative: Vec<f64>,
-    capacity: Vec<usize>,
-    used: Vec<BTreeSet<usize>>,
-}
-
-impl Frontage {
-    fn new(
-        lat: &Lattice,
-        sides: Vec<(Cell, Side)>,
-        weight: impl Fn(Cell, Side) -> f64,
-    ) -> Frontage {
-        let mut total = 0.0;
-        let mut cumulative = Vec::with_capacity(sides.len());
-        let mut capacity = Vec::with_capacity(sides.len());
-        for &(c, s) in &sides {
-            let (line, k, _) = Lattice::side_edge(c, s);
-            let len = lat.edge_length(line, k);
-            total += weight(c, s) * len;
-            cumulative.push(total);
-            capacity.push(((0.8 * len / 11.0) as usize).max(1));
-        }
-        Frontage {
-            used: vec![BTreeSet::new(); sides.len()],
-            sides,
-            cumulative,
-            capacity,
+impl FaultPlan {
+    fn choose(rng: &mut ChaCha8Rng, part: &mut Partition) -> FaultPlan {
+        let set: BTreeSet<Cell> = part.cells.iter().copied().collect();
+        let fronts: Vec<Front> = part
+            .cells
+            .iter()
+            .flat_map(|&c| Side::ALL.into_iter().map(move |s| (c, s)))
+            .filter_map(|(c, s)| {
+                let n = Lattice::neighbour(c, s).filter(|n| set.contains(n))?;
+                (part.grid(c) != part.grid(n)).then_some((c, s, n))
+            })
+            .collect();
+        let mut communities = BTreeSet::new();
+        let mut cells = BTreeSet::new();
+        let mut choose = |rng: &mut ChaCha8Rng, same: bool, taken: &mut BTreeSet<usize>| {
+            let fits: Vec<&Front> = fronts
+                .iter()
+                .filter(|(c, _, n)| {
+                    let (kc, kn) = (part.community(*c), part.community(*n));
+                    (kc == kn) == same
+                        && !taken.contains(&kc)
+                        && !taken.contains(&kn)
+                        && !cells.contains(c)
+                        && !cells.contains(n)
+                })
+                .collect();
+            let &(c, s, n) = fits[rng.gen_range(0..fits.len())];
+            taken.extend([part.community(c), part.community(n)]);
+            cells.extend([c, n]);
+            (c, s, n)
+        };
+        let overlap = choose(rng, true, &mut communities);
+        let cross = choose(rng, false, &mut communities);
+        // The strip's neighbour across the street may belong to any community.
+        let strip = choose(rng, false, &mut communities.clone());
+        communities.insert(part.community(strip.0));
+        FaultPlan {
+            overlap_ring: bite(&mut part.lat, overlap.0, overlap.1, OVERLAP_DEPTH),
+            cross_ring: bite(&mut part.lat, cross.0, cross.1, CROSS_DEPTH),
+            strip_ring: bite(&mut part.lat, strip.0, strip.1, STRIP_DEPTH),
+            overlap,
+            cross,
+            strip,
+            left_out: usize::MAX,
+            communities,
+            cells,
         }
     }
 
-    /// A free slot on a random side (by weight) that `accept` allows: the side, the fraction along
-    /// it, and the point `depth` into the block. Slots whose point `avoid` rejects are closed.
-    fn take(
-        &mut self,
-        rng: &mut ChaCha8Rng,
-        lat: &Lattice,
-        depth: (f64, f64),
-        accept: impl Fn(Cell) -> bool,
-        avoid: impl Fn(Coord<f64>) -> bool,
-    ) -> (Cell, Side, f64, Coord<f64>) {
-        let total = self.cumulative.last().copied().unwrap_or(0.0);
-        for _ in 0..1_000_000 {
-            let x = rng.gen_range(0.0..total);
-            let k = self
-                .cumulative
-                .partition_point(|&c| c <= x)
-                .min(self.sides.len() - 1);
-            let (cell, side) = self.sides[k];
-            if !accept(cell) || self.used[k].len() >= self.capacity[k] {
-                continue;
-            }
-            let slot = rng.gen_range(0..self.capacity[k]);
-            if !self.used[k].insert(slot) {
-                continue;
-            }
-            let t = 0.1 + 0.8 * (slot as f64 + 0.5) / self.capacity[k] as f64;
-            let p = lat.side_point(cell, side, t, rng.gen_range(depth.0..depth.1));
-            if avoid(p) {
-                continue;
-            }
-            return (cell, side, t, p);
-        }
-        panic!("demo generator: the street frontage is full")
+    /// Choose the compound to leave out: in a community and block of its own, in a grid with
+    /// other compounds.
+    fn leave_out_compound(&mut self, rng: &mut ChaCha8Rng, part: &Partition, parcels: &[Parcel]) {
+        let compounds_in = |g: usize| {
+            parcels
+                .iter()
+                .filter(|q| q.grid == g && q.use_ == Use::Compound)
+                .count()
+        };
+        let fits: Vec<usize> = (0..parcels.len())
+            .filter(|&p| {
+                let c = parcels[p].cell;
+                parcels[p].use_ == Use::Compound
+                    && !self.communities.contains(&part.community(c))
+                    && !self.cells.contains(&c)
+                    && compounds_in(parcels[p].grid) > 1
+            })
+            .collect();
+        self.left_out = fits[rng.gen_range(0..fits.len())];
+        self.communities
+            .insert(part.community(parcels[self.left_out].cell));
+    }
+
+    /// The two gaps, where nothing else may be placed.
+    fn gaps(&self, parcels: &[Parcel]) -> Vec<Ring> {
+        vec![parcels[self.left_out].ring.clone(), self.strip_ring.clone()]
+    }
+
+    /// The strip's block and side, and the fraction along the side of its middle.
+    fn strip_middle(&self, lat: &Lattice) -> (Cell, Side, f64) {
+        let (cell, side, _) = self.strip;
+        let n = lat.side_vids(cell, side).len() - 1;
+        let (a, b) = bite_span(n);
+        (cell, side, (a + b) as f64 / (2 * n) as f64)
+    }
+
+    /// The faults as the README lists them, once the features have their codes.
+    fn describe(
+        &self,
+        part: &Partition,
+        parcels: &[Parcel],
+        features: &[FeatureDraft],
+        areas: &Areas,
+        streets: &Streets,
+        frame: &Frame,
+    ) -> Vec<PlantedFault> {
+        let street = |(c, s, _): Front| {
+            streets
+                .street_at(c, s)
+                .map_or(String::new(), |k| streets.list[k].name.clone())
+        };
+        let grid_code = |c: Cell| areas.grid_code[part.grid(c)].clone();
+        // The two features placed in a gap have their community as parent.
+        let in_gap = |layer: Layer| {
+            features
+                .iter()
+                .find(|f| f.layer == layer && f.parent.as_ref().is_some_and(|p| p.len() == 12))
+        };
+        let (compound, shop) = (in_gap(Layer::Compound), in_gap(Layer::Shop));
+        let code_of = |f: Option<&FeatureDraft>| f.map_or(String::new(), |f| f.code.clone());
+        let left_out = &parcels[self.left_out];
+        let places = [
+            (
+                FaultKind::Gap,
+                left_out.grid,
+                code_of(compound),
+                format!(
+                    "the whole compound {} lies in no party grid",
+                    compound.map_or("", |f| f.name.as_str())
+                ),
+                &left_out.ring,
+            ),
+            (
+                FaultKind::Gap,
+                part.grid(self.strip.0),
+                grid_code(self.strip.2),
+                format!(
+                    "a strip along {}: the grid boundary was drawn at the kerb, not the street centre",
+                    street(self.strip)
+                ),
+                &self.strip_ring,
+            ),
+            (
+                FaultKind::Overlap,
+                part.grid(self.overlap.2),
+                grid_code(self.overlap.0),
+                format!("a bite of the block across {}", street(self.overlap)),
+                &self.overlap_ring,
+            ),
+            (
+                FaultKind::CrossBoundary,
+                part.grid(self.cross.2),
+                areas.community_code[part.community(self.cross.0)].clone(),
+                format!(
+                    "across {} into {}",
+                    street(self.cross),
+                    areas.community_name[part.community(self.cross.0)]
+                ),
+                &self.cross_ring,
+            ),
+        ];
+        let mut faults: Vec<PlantedFault> = places
+            .into_iter()
+            .map(|(kind, grid, other, place, ring)| {
+                let region = frame.geometry(&part.lat.xy, &[ring_polygon(ring)]);
+                PlantedFault {
+                    kind,
+                    code: areas.grid_code[grid].clone(),
+                    community: areas.community_code[part.community_of[grid]].clone(),
+                    other,
+                    place,
+                    area_m2: region.geodesic_area_unsigned(),
+                    region,
+                }
+            })
+            .collect();
+        faults.push(PlantedFault {
+            kind: FaultKind::ShopOutside,
+            code: code_of(shop),
+            community: areas.community_code[part.community(self.strip.0)].clone(),
+            other: grid_code(self.strip.0),
+            place: format!("on {}, inside the strip gap", street(self.strip)),
+            area_m2: 0.0,
+            region: shop.map_or(Geometry::Point(Point::new(0.0, 0.0)), |f| {
+                f.geometry.clone()
+            }),
+        });
+        faults
+    }
+
+    /// The signed rings that change each party grid (empty for the grids left as designed).
+    fn changes(&self, part: &Partition, parcels: &[Parcel]) -> Vec<Vec<(Ring, i32)>> {
+        let mut changes = vec![Vec::new(); part.grids.len()];
+        changes[part.grid(self.overlap.2)].push((self.overlap_ring.clone(), 1));
+        changes[part.grid(self.cross.2)].push((self.cross_ring.clone(), 1));
+        changes[part.grid(self.strip.0)].push((self.strip_ring.clone(), -1));
+        let left_out = &parcels[self.left_out];
+        changes[left_out.grid].push((left_out.ring.clone(), -1));
+        changes
     }
 }
 
@@ -437,10 +447,102 @@ fn numbered(items: &mut [usize], anchors: &[Coord<f64>], north: f64) {
     });
 }
 
-fn props(v: Value) -> Map<String, Value> {
+pub(crate) fn props(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
+    }
+}
+
+/// Each community is named after the street that runs longest through or along it (main roads
+/// preferred, lanes avoided), no street twice.
+fn community_names(part: &Partition, streets: &Streets) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    part.community_cells
+        .iter()
+        .map(|cells| {
+            let metres = streets.frontage_in(cells);
+            let score = |s: usize| {
+                let st = &streets.list[s];
+                metres[s]
+                    * if st.main { 1.5 } else { 1.0 }
+                    * if st.name.ends_with('巷') { 0.3 } else { 1.0 }
+            };
+            let best = (0..streets.list.len())
+                .filter(|s| !used.contains(s))
+                .max_by(|&a, &b| score(a).total_cmp(&score(b)).then(b.cmp(&a)))
+                .unwrap_or(0);
+            used.insert(best);
+            format!("{}社区", streets.list[best].name)
+        })
+        .collect()
+}
+
+/// The areal features as designed, in longitude/latitude, with their codes.
+struct Areas {
+    subdistrict_code: String,
+    subdistrict: Geometry<f64>,
+    community_code: Vec<String>,
+    community_name: Vec<String>,
+    communities: Vec<Geometry<f64>>,
+    grid_code: Vec<String>,
+    /// A grid's sequence number within its community.
+    grid_number: Vec<usize>,
+    /// The party grids as designed, before the faults.
+    grids: Vec<Geometry<f64>>,
+}
+
+impl Areas {
+    /// Outlines of the subdistrict, communities and grids, and codes in numbering order.
+    fn number(part: &Partition, frame: &Frame, spec: &Spec, names: Vec<String>) -> Areas {
+        let xy = &part.lat.xy;
+        let outline = |cells: &mut dyn Iterator<Item = &Cell>| {
+            let rings = part.rings(cells);
+            frame.geometry(xy, &union(rings.iter().map(|r| (&r[..], 1)), xy))
+        };
+        let subdistrict_code = format!("{}{:03}", spec.county, spec.number);
+        let subdistrict = outline(&mut part.cells.iter());
+        let communities: Vec<Geometry<f64>> = part
+            .community_cells
+            .iter()
+            .map(|cells| outline(&mut cells.iter()))
+            .collect();
+        let grids: Vec<Geometry<f64>> = part
+            .grids
+            .iter()
+            .map(|cells| outline(&mut cells.iter()))
+            .collect();
+
+        let mut order: Vec<usize> = (0..COMMUNITIES).collect();
+        let anchors: Vec<Coord<f64>> = communities.iter().map(anchor).collect();
+        numbered(&mut order, &anchors, north_edge(&subdistrict));
+        let mut community_code = vec![String::new(); COMMUNITIES];
+        for (n, &k) in order.iter().enumerate() {
+            community_code[k] = format!("{subdistrict_code}{:03}", n + 1);
+        }
+        let anchors: Vec<Coord<f64>> = grids.iter().map(anchor).collect();
+        let mut grid_code = vec![String::new(); grids.len()];
+        let mut grid_number = vec![0; grids.len()];
+        for k in 0..COMMUNITIES {
+            let mut mine: Vec<usize> = (0..grids.len())
+                .filter(|&g| part.community_of[g] == k)
+                .collect();
+            numbered(&mut mine, &anchors, north_edge(&communities[k]));
+            for (n, &g) in mine.iter().enumerate() {
+                grid_code[g] = format!("{}{:03}", community_code[k], n + 1);
+                grid_number[g] = n + 1;
+            }
+        }
+        Areas {
+            subdistrict_code,
+            subdistrict,
+            community_code,
+            community_name: names,
+            communities,
+            grid_code,
+            grid_number,
+            grids,
+        }
     }
 }
 
@@ -448,785 +550,276 @@ fn props(v: Value) -> Map<String, Value> {
 pub(crate) fn build(spec: &Spec) -> Subdistrict {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let frame = Frame::new(spec.origin);
-
-    // 1. The lattice and the subdistrict's blocks, scaled to the area.
-    let (mut lat, cells) = retry("subdistrict outline", || {
-        let lat = Lattice::generate(&mut rng);
-        let cells = lat.choose_cells(BLOCKS);
-        let rings: Vec<Ring> = cells.iter().map(|c| lat.cell_ring(*c)).collect();
-        let outline = dissolve(rings.iter().map(|r| (&r[..], 1)), &lat.xy).ok()?;
-        is_simple_disc(&outline).then_some((lat, cells))
-    });
-    let cell_rings = |lat: &Lattice, cells: &mut dyn Iterator<Item = Cell>| -> Vec<Ring> {
-        cells.map(|c| lat.cell_ring(c)).collect()
-    };
-    let all_rings = cell_rings(&lat, &mut cells.iter().copied());
-    for _ in 0..2 {
-        let outline = union(all_rings.iter().map(|r| (&r[..], 1)), &lat.xy);
-        let raw = Polygon::new(
-            LineString(
-                outline[0]
-                    .exterior
-                    .iter()
-                    .map(|&v| frame.raw(lat.xy[v as usize]))
-                    .collect(),
-            ),
-            vec![],
-        );
-        lat.scale((AREA_M2 / raw.geodesic_area_unsigned()).sqrt());
-    }
-
-    // 2. Party grids and communities.
-    let (grids, community_of) = retry("grids and communities", || {
-        let grids = group_cells(&cells, PARTY_GRIDS, &mut rng)?;
-        let owner = grow_communities(&lat, &grids, COMMUNITIES, &mut rng);
-        let sizes_ok = (0..COMMUNITIES).all(|k| {
-            let n = owner.iter().filter(|&&o| o == k).count();
-            (MIN_COMMUNITY_GRIDS..=MAX_COMMUNITY_GRIDS).contains(&n)
-        });
-        let simple = sizes_ok
-            && (0..COMMUNITIES).all(|k| {
-                let rings = cell_rings(
-                    &lat,
-                    &mut grids
-                        .iter()
-                        .zip(&owner)
-                        .filter(|(_, o)| **o == k)
-                        .flat_map(|(g, _)| g.iter().copied()),
-                );
-                dissolve(rings.iter().map(|r| (&r[..], 1)), &lat.xy)
-                    .is_ok_and(|p| is_simple_disc(&p))
-            });
-        simple.then_some((grids, owner))
-    });
-    let grid_of: BTreeMap<Cell, usize> = grids
-        .iter()
-        .enumerate()
-        .flat_map(|(g, cs)| cs.iter().map(move |c| (*c, g)))
-        .collect();
-    let community_cells: Vec<BTreeSet<Cell>> = (0..COMMUNITIES)
-        .map(|k| {
-            cells
-                .iter()
-                .copied()
-                .filter(|c| community_of[grid_of[c]] == k)
-                .collect()
-        })
-        .collect();
-    let comm = |c: Cell| community_of[grid_of[&c]];
-
-    // 3. Streets, community names and the places of the planted faults.
-    let mut streets = Streets::name(&lat, &cells, "滨河路", &mut rng);
-    let mut used_streets = BTreeSet::new();
-    let community_names: Vec<String> = community_cells
-        .iter()
-        .map(|cs| {
-            let metres = streets.frontage_in(cs);
-            let best = (0..streets.list.len())
-                .filter(|s| !used_streets.contains(s))
-                .max_by(|&a, &b| {
-                    let score = |s: usize| {
-                        let st = &streets.list[s];
-                        metres[s]
-                            * if st.main { 1.5 } else { 1.0 }
-                            * if st.name.ends_with('巷') { 0.3 } else { 1.0 }
-                    };
-                    score(a).total_cmp(&score(b)).then(b.cmp(&a))
-                })
-                .unwrap_or(0);
-            used_streets.insert(best);
-            format!("{}社区", streets.list[best].name)
-        })
-        .collect();
-
-    let set: BTreeSet<Cell> = cells.iter().copied().collect();
-    let shared_sides: Vec<(Cell, Side, Cell)> = cells
-        .iter()
-        .flat_map(|&c| Side::ALL.into_iter().map(move |s| (c, s)))
-        .filter_map(|(c, s)| {
-            Lattice::neighbour(c, s)
-                .filter(|n| set.contains(n))
-                .map(|n| (c, s, n))
-        })
-        .filter(|(c, _, n)| grid_of[c] != grid_of[n])
-        .collect();
-    let mut fault_communities = BTreeSet::new();
-    let mut fault_cells = BTreeSet::new();
-    let mut choose_side =
-        |rng: &mut ChaCha8Rng, same_community: bool, communities: &mut BTreeSet<usize>| {
-            let fits: Vec<&(Cell, Side, Cell)> = shared_sides
-                .iter()
-                .filter(|(c, _, n)| {
-                    (comm(*c) == comm(*n)) == same_community
-                        && !communities.contains(&comm(*c))
-                        && !communities.contains(&comm(*n))
-                        && !fault_cells.contains(c)
-                        && !fault_cells.contains(n)
-                })
-                .collect();
-            let &(c, s, n) = fits[rng.gen_range(0..fits.len())];
-            communities.insert(comm(c));
-            communities.insert(comm(n));
-            fault_cells.insert(c);
-            fault_cells.insert(n);
-            (c, s, n)
-        };
-    // Overlap: the grid of `n` also claims a bite of `c` (same community).
-    let overlap = choose_side(&mut rng, true, &mut fault_communities);
-    // Cross-boundary: the grid of `n` claims a bite of `c` in the next community.
-    let cross = choose_side(&mut rng, false, &mut fault_communities);
-    // Gap: a strip along a street between two communities that the grid of `c` leaves out.
-    let strip = {
-        let mut others = fault_communities.clone();
-        let (c, s, n) = choose_side(&mut rng, false, &mut others);
-        fault_communities.insert(comm(c));
-        (c, s, n)
-    };
-    let overlap_ring = bite(&mut lat, overlap.0, overlap.1, OVERLAP_DEPTH);
-    let cross_ring = bite(&mut lat, cross.0, cross.1, CROSS_DEPTH);
-    let strip_ring = bite(&mut lat, strip.0, strip.1, STRIP_DEPTH);
-
-    // 4. Parcels, and what they are used for.
-    let mut layouts: Vec<(Cell, Vec<[f64; 4]>)> = cells
-        .iter()
-        .map(|&c| (c, layout(&mut rng, false)))
-        .collect();
-    while layouts.iter().map(|(_, l)| l.len()).sum::<usize>()
-        < COMPOUNDS + COMMERCIAL_GRIDS + CAMPUSES + 40
-    {
-        let k = rng.gen_range(0..layouts.len());
-        layouts[k].1 = layout(&mut rng, true);
-    }
-    let mut parcels: Vec<Parcel> = Vec::new();
-    for (cell, rects) in layouts {
-        for uv in rects {
-            let ring = parcel_ring(&mut lat, cell, uv, &mut rng);
-            let area = topo::signed_area2(&ring, &lat.xy) / 2.0;
-            parcels.push(Parcel {
-                cell,
-                grid: grid_of[&cell],
-                uv,
-                ring,
-                area,
-                use_: Use::Free,
-            });
-        }
-    }
-    let centre = cells
-        .iter()
-        .map(|c| lat.centre(*c))
-        .fold(Coord::zero(), |a, b| a + b)
-        / cells.len() as f64;
-    let centrality = |p: Coord<f64>| {
-        let d = p - centre;
-        (-(d.x * d.x + d.y * d.y) / (2.0 * 1100.0_f64.powi(2))).exp()
-    };
-    for g in 0..grids.len() {
-        let mine: Vec<usize> = (0..parcels.len())
-            .filter(|&p| parcels[p].grid == g)
-            .collect();
-        let p = mine[rng.gen_range(0..mine.len())];
-        parcels[p].use_ = Use::Compound;
-    }
-    let assign = |rng: &mut ChaCha8Rng,
-                  parcels: &mut [Parcel],
-                  n: usize,
-                  use_: Use,
-                  weight: &dyn Fn(&Parcel) -> f64| {
-        let mut weights: Vec<f64> = parcels
-            .iter()
-            .map(|p| if p.use_ == Use::Free { weight(p) } else { 0.0 })
-            .collect();
-        for _ in 0..n {
-            let Some(k) = pick_weighted(rng, &weights) else {
-                break;
-            };
-            parcels[k].use_ = use_;
-            weights[k] = 0.0;
-        }
-    };
-    assign(
-        &mut rng,
-        &mut parcels,
-        COMMERCIAL_GRIDS,
-        Use::Commercial,
-        &|p| {
-            let main = Side::ALL.iter().any(|&s| streets.is_main(p.cell, s));
-            (0.05 + centrality(lat.centre(p.cell))) * if main { 3.0 } else { 1.0 }
-        },
-    );
-    assign(&mut rng, &mut parcels, CAMPUSES, Use::Campus, &|p| p.area);
-    assign(
-        &mut rng,
-        &mut parcels,
-        COMPOUNDS - grids.len(),
-        Use::Compound,
-        &|p| p.area.sqrt(),
-    );
-
-    // The second gap: a compound that its grid's map leaves out.
-    let left_out = {
-        let fits: Vec<usize> = (0..parcels.len())
-            .filter(|&p| {
-                let c = parcels[p].cell;
-                parcels[p].use_ == Use::Compound
-                    && !fault_communities.contains(&comm(c))
-                    && !fault_cells.contains(&c)
-                    && parcels
-                        .iter()
-                        .filter(|q| q.grid == parcels[p].grid && q.use_ == Use::Compound)
-                        .count()
-                        > 1
-            })
-            .collect();
-        let p = fits[rng.gen_range(0..fits.len())];
-        fault_communities.insert(comm(parcels[p].cell));
-        p
-    };
-    let gaps: Vec<Ring> = vec![parcels[left_out].ring.clone(), strip_ring.clone()];
-    let in_gap = |p: Coord<f64>, xy: &[Coord<f64>]| gaps.iter().any(|g| ring_contains(g, xy, p));
-
-    // 5. Households, residents, people.
-    let households = grid_households(&mut rng, &grids, &parcels);
+    let mut part = Partition::generate(&mut rng, &frame);
+    let streets = Streets::name(&part.lat, &part.cells, "滨河路", &mut rng);
+    let community_names = community_names(&part, &streets);
+    let mut plan = FaultPlan::choose(&mut rng, &mut part);
+    let parcels = parcels::lay_out(&mut rng, &mut part, &streets);
+    plan.leave_out_compound(&mut rng, &part, &parcels);
+    let households = grid_households(&mut rng, &part.grids, &parcels);
     let ratios: Vec<f64> = households
         .iter()
         .map(|&h| h as f64 * rng.gen_range(3.55..4.05))
         .collect();
     let residents = apportion(RESIDENTS, &ratios);
-    let mut phones = Phones::default();
-    let mut people = Unique::default();
 
-    // 6. Points along the streets and inside blocks.
-    let sides: Vec<(Cell, Side)> = cells
-        .iter()
-        .flat_map(|&c| Side::ALL.into_iter().map(move |s| (c, s)))
-        .collect();
-    let commercial_cells: BTreeSet<Cell> = parcels
-        .iter()
-        .filter(|p| p.use_ == Use::Commercial)
-        .map(|p| p.cell)
-        .collect();
-    let weight = |c: Cell, s: Side| {
-        let main = if streets.is_main(c, s) { 2.5 } else { 1.0 };
-        let river = if s == Side::Bottom && c.j == 0 {
-            0.4
-        } else {
-            1.0
-        };
-        let busy = if commercial_cells.contains(&c) {
-            1.5
-        } else {
-            1.0
-        };
-        main * river * busy * (1.0 + 2.0 * centrality(lat.centre(c)))
+    let mut ctx = Ctx {
+        spec,
+        rng,
+        streets,
+        phones: Phones::default(),
+        people: Unique::default(),
     };
-    let mut shop_frontage = Frontage::new(&lat, sides.clone(), weight);
-    let mut office_frontage = Frontage::new(&lat, sides, weight);
-    let avoid = |p: Coord<f64>| in_gap(p, &lat.xy);
-    let mut spots: Vec<Spot> = Vec::new();
+    let mut placer = Placer::new(&part, &ctx, &parcels, plan.gaps(&parcels));
+    let mut spots = placer.shops(&mut ctx, plan.strip_middle(&part.lat));
+    spots.extend(placer.units(&mut ctx, &parcels));
+    let (centres, own_centre) = placer.centres(&mut ctx, &community_names);
+    let offices: Vec<Value> = centres.iter().map(|s| s.props["address"].clone()).collect();
+    spots.extend(centres);
+    spots.extend(placer.stations(&mut ctx));
+    spots.extend(placer.social_orgs(&mut ctx, &community_names));
+    spots.extend(compounds(&mut ctx, &households, &parcels, plan.left_out));
 
-    let mut shop_names = Vec::with_capacity(SHOPS);
-    for _ in 0..SHOPS - 1 {
-        shop_names.push(shop_frontage.take(&mut rng, &lat, (0.02, 0.045), |_| true, avoid));
-    }
-    // The planted shop: on the street strip no grid covers.
-    {
-        let n = lat.side_vids(strip.0, strip.1).len() - 1;
-        let t = ((n / 4 + 3 * n / 4) as f64 / 2.0) / n as f64;
-        let at = lat.side_point(strip.0, strip.1, t, 0.035);
-        shop_names.push((strip.0, strip.1, t, at));
-    }
-    let archived: BTreeSet<usize> = index::sample(&mut rng, SHOPS, SHOPS_ARCHIVED)
-        .into_iter()
-        .collect();
-    for (k, (cell, side, t, at)) in shop_names.into_iter().enumerate() {
-        let address = streets.address(cell, side, t);
-        let street = &streets.list[address.street].name;
-        let (name, category) = names::shop(&mut rng, street.trim_end_matches(['路', '街', '巷']));
-        let phone = if rng.gen_bool(0.8) {
-            Value::String(phones.mobile())
-        } else {
-            Value::Null
-        };
-        spots.push(Spot {
-            layer: Layer::Shop,
-            cell,
-            at,
-            name,
-            props: props(json!({
-                "category": category,
-                "address": address.text,
-                "phone": phone,
-                "archived": archived.contains(&k),
-            })),
-            in_gap: k == SHOPS - 1,
-        });
-    }
-
-    // Units: campuses on their parcels, the others along the streets.
-    let short = spec.name.trim_end_matches("街道");
-    let mut unit_names = Unique::default();
-    let campus: Vec<usize> = (0..parcels.len())
-        .filter(|&p| parcels[p].use_ == Use::Campus)
-        .collect();
-    let mut units: Vec<(Cell, Coord<f64>, String, &str, String)> = Vec::new();
-    for (&p, &(template, category)) in campus.iter().zip(names::CAMPUS_UNITS) {
-        let name = match template {
-            "街道办事处" => format!("{}办事处", spec.name),
-            "公安分局派出所" => format!("公安分局{short}派出所"),
-            "供电公司供电所" => format!("供电公司{short}供电所"),
-            other => other.to_string(),
-        };
-        let name = unit_names.pick(&mut rng, |_| name.clone());
-        let (side, t) = parcels[p].gate();
-        let address = streets.address(parcels[p].cell, side, t);
-        let (u, v) = parcels[p].centre();
-        let cell = parcels[p].cell;
-        units.push((cell, lat.coons(cell, u, v), name, category, address.text));
-    }
-    for _ in campus.len().min(names::CAMPUS_UNITS.len())..UNITS {
-        let (cell, side, t, at) =
-            office_frontage.take(&mut rng, &lat, (0.05, 0.075), |_| true, avoid);
-        let address = streets.address(cell, side, t);
-        let street = streets.list[address.street].name.clone();
-        let (name, category) = {
-            let mut category = "";
-            let name = unit_names.pick(&mut rng, |rng| {
-                let (n, c) = names::unit(rng, &street, short);
-                category = c;
-                n
-            });
-            (name, category)
-        };
-        units.push((cell, at, name, category, address.text));
-    }
-    for (cell, at, name, category, address) in units {
-        spots.push(Spot {
-            layer: Layer::Unit,
-            cell,
-            at,
-            name,
-            props: props(json!({
-                "category": category,
-                "address": address,
-                "phone": phones.landline(&spec.area_code),
-            })),
-            in_gap: false,
-        });
-    }
-
-    // Party-and-public service centres: one per community on its most central block, one for the
-    // subdistrict; then service stations, one to three per community.
-    let mut centre_addresses = Vec::new();
-    for (k, community) in community_names.iter().enumerate() {
-        let (cell, side, t, at) =
-            office_frontage.take(&mut rng, &lat, (0.05, 0.075), |c| comm(c) == k, avoid);
-        let address = streets.address(cell, side, t);
-        centre_addresses.push(address.text.clone());
-        spots.push(Spot {
-            layer: Layer::PartyCenter,
-            cell,
-            at,
-            name: format!("{community}党群服务中心"),
-            props: props(json!({
-                "address": address.text,
-                "phone": phones.landline(&spec.area_code),
-                "hours": "周一至周日 8:30-18:00",
-                "floor_area_m2": rng.gen_range(3..=12) * 100,
-            })),
-            in_gap: false,
-        });
-    }
-    let central_cell = *cells
-        .iter()
-        .min_by(|a, b| {
-            let d = |c: &Cell| {
-                let d = lat.centre(*c) - centre;
-                d.x.hypot(d.y)
-            };
-            d(a).total_cmp(&d(b))
-        })
-        .unwrap_or(&cells[0]);
-    let (cell, side, t, at) = office_frontage.take(
-        &mut rng,
-        &lat,
-        (0.05, 0.075),
-        |c| comm(c) == comm(central_cell),
-        avoid,
-    );
-    let subdistrict_address = streets.address(cell, side, t).text;
-    let subdistrict_phone = phones.landline(&spec.area_code);
-    let subdistrict_centre = FeatureDraft {
-        layer: Layer::PartyCenter,
-        code: String::new(),
-        name: format!("{}党群服务中心", spec.name),
-        parent: None,
-        properties: props(json!({
-            "address": subdistrict_address,
-            "phone": subdistrict_phone,
-            "hours": "周一至周日 8:30-18:00",
-            "floor_area_m2": 1500,
-        })),
-        geometry: Geometry::Point(Point(frame.at(at))),
-    };
-    let mut station_names = Unique::default();
-    for k in 0..COMMUNITIES {
-        for _ in 0..rng.gen_range(1..=3) {
-            let (cell, side, t, at) =
-                office_frontage.take(&mut rng, &lat, (0.05, 0.075), |c| comm(c) == k, avoid);
-            let address = streets.address(cell, side, t);
-            let street = streets.list[address.street].name.clone();
-            let name = station_names.pick(&mut rng, |rng| names::station(rng, &street));
-            spots.push(Spot {
-                layer: Layer::ServiceStation,
-                cell,
-                at,
-                name,
-                props: props(json!({
-                    "address": address.text,
-                    "phone": phones.mobile(),
-                    "services": names::STATION_SERVICES,
-                    "hours": "8:00-20:00",
-                })),
-                in_gap: false,
-            });
-        }
-    }
-
-    // Social organisations: a volunteer team per community (268 people in all), the others in
-    // blocks anywhere.
-    let members = apportion(
-        VOLUNTEERS,
-        &(0..COMMUNITIES)
-            .map(|_| rng.gen_range(0.6..1.4))
-            .collect::<Vec<_>>(),
-    );
-    let org_archived: BTreeSet<usize> = index::sample(&mut rng, SOCIAL_ORGS, ORGS_ARCHIVED)
-        .into_iter()
-        .collect();
-    let mut org_names = Unique::default();
-    for k in 0..SOCIAL_ORGS {
-        let (cell, u, v, at) = loop {
-            let cell = if k < COMMUNITIES {
-                let mine: Vec<&Cell> = community_cells[k].iter().collect();
-                *mine[rng.gen_range(0..mine.len())]
-            } else {
-                cells[rng.gen_range(0..cells.len())]
-            };
-            let (u, v) = (rng.gen_range(0.12..0.88), rng.gen_range(0.12..0.88));
-            let at = lat.coons(cell, u, v);
-            if !avoid(at) {
-                break (cell, u, v, at);
-            }
-        };
-        let (side, t, _) = Side::facing([u, u, v, v]);
-        let address = streets.address(cell, side, t);
-        let (name, category, extra) = if k < COMMUNITIES {
-            (
-                org_names.pick(&mut rng, |_| format!("{}志愿服务队", community_names[k])),
-                "志愿服务",
-                Some(members[k]),
-            )
-        } else {
-            let places = [
-                community_names[comm(cell)].as_str(),
-                streets.list[address.street].name.as_str(),
-                spec.name.as_str(),
-            ];
-            let mut category = "";
-            let name = org_names.pick(&mut rng, |rng| {
-                let place = places[rng.gen_range(0..places.len())];
-                let (n, c) = names::social_org(rng, place);
-                category = c;
-                n
-            });
-            (name, category, None)
-        };
-        let mut p = props(json!({
-            "category": category,
-            "address": address.text,
-            "phone": if rng.gen_bool(0.6) { Value::String(phones.mobile()) } else { Value::Null },
-            "archived": org_archived.contains(&k),
-        }));
-        if let Some(m) = extra {
-            p.insert("members".into(), json!(m));
-        }
-        spots.push(Spot {
-            layer: Layer::SocialOrg,
-            cell,
-            at,
-            name,
-            props: p,
-            in_gap: false,
-        });
-    }
-
-    // 7. Geometry, numbering, codes and features.
-    let xy = &lat.xy;
-    let subdistrict_code = format!("{}{:03}", spec.county, spec.number);
-    let outline = union(all_rings.iter().map(|r| (&r[..], 1)), xy);
-    let subdistrict_geometry = frame.geometry(xy, &outline);
-    let community_geometry: Vec<Geometry<f64>> = community_cells
-        .iter()
-        .map(|cs| {
-            let rings = cell_rings(&lat, &mut cs.iter().copied());
-            frame.geometry(xy, &union(rings.iter().map(|r| (&r[..], 1)), xy))
-        })
-        .collect();
-    let mut communities: Vec<usize> = (0..COMMUNITIES).collect();
-    let community_anchor: Vec<Coord<f64>> = community_geometry.iter().map(anchor).collect();
-    numbered(
-        &mut communities,
-        &community_anchor,
-        north_edge(&subdistrict_geometry),
-    );
-    let mut community_code = vec![String::new(); COMMUNITIES];
-    for (n, &k) in communities.iter().enumerate() {
-        community_code[k] = format!("{subdistrict_code}{:03}", n + 1);
-    }
-
-    let designed_rings: Vec<Vec<Ring>> = grids
-        .iter()
-        .map(|g| cell_rings(&lat, &mut g.iter().copied()))
-        .collect();
-    let designed: Vec<Geometry<f64>> = designed_rings
-        .iter()
-        .map(|rings| frame.geometry(xy, &union(rings.iter().map(|r| (&r[..], 1)), xy)))
-        .collect();
-    let grid_anchor: Vec<Coord<f64>> = designed.iter().map(anchor).collect();
-    let mut grid_code = vec![String::new(); grids.len()];
-    let mut grid_number = vec![0; grids.len()];
-    for k in 0..COMMUNITIES {
-        let mut mine: Vec<usize> = (0..grids.len()).filter(|&g| community_of[g] == k).collect();
-        numbered(&mut mine, &grid_anchor, north_edge(&community_geometry[k]));
-        for (n, &g) in mine.iter().enumerate() {
-            grid_code[g] = format!("{}{:03}", community_code[k], n + 1);
-            grid_number[g] = n + 1;
-        }
-    }
-
-    // The planted grid faults change single grids; everything else stays as designed.
-    let mut extra: Vec<Vec<(Ring, i32)>> = vec![Vec::new(); grids.len()];
-    extra[grid_of[&overlap.2]].push((overlap_ring.clone(), 1));
-    extra[grid_of[&cross.2]].push((cross_ring.clone(), 1));
-    extra[grid_of[&strip.0]].push((strip_ring.clone(), -1));
-    extra[parcels[left_out].grid].push((parcels[left_out].ring.clone(), -1));
-    let grid_geometry: Vec<Geometry<f64>> = (0..grids.len())
-        .map(|g| {
-            if extra[g].is_empty() {
-                designed[g].clone()
-            } else {
-                let rings = designed_rings[g]
-                    .iter()
-                    .map(|r| (&r[..], 1))
-                    .chain(extra[g].iter().map(|(r, s)| (&r[..], *s)));
-                frame.geometry(xy, &union(rings, xy))
-            }
-        })
-        .collect();
-
-    let mut features: Vec<FeatureDraft> = Vec::new();
-    let total_households: u64 = households.iter().sum();
-    let total_residents: u64 = residents.iter().sum();
-    features.push(FeatureDraft {
+    let areas = Areas::number(&part, &frame, spec, community_names.clone());
+    let mut features = vec![FeatureDraft {
         layer: Layer::Subdistrict,
-        code: subdistrict_code.clone(),
+        code: areas.subdistrict_code.clone(),
         name: spec.name.clone(),
         parent: None,
         properties: props(json!({
-            "households": total_households,
-            "residents": total_residents,
+            "households": households.iter().sum::<u64>(),
+            "residents": residents.iter().sum::<u64>(),
             "communities": COMMUNITIES,
-            "office_address": subdistrict_address,
-            "office_phone": subdistrict_phone,
+            "office_address": own_centre.props["address"],
+            "office_phone": own_centre.props["phone"],
             "party_org": format!("{}党工委", spec.name),
             "river": spec.river,
             "synthetic": true,
         })),
-        geometry: subdistrict_geometry.clone(),
-    });
-    for k in 0..COMMUNITIES {
-        let mine: Vec<usize> = (0..grids.len()).filter(|&g| community_of[g] == k).collect();
+        geometry: areas.subdistrict.clone(),
+    }];
+    for (k, name) in community_names.iter().enumerate() {
+        let mine: Vec<usize> = (0..part.grids.len())
+            .filter(|&g| part.community_of[g] == k)
+            .collect();
         features.push(FeatureDraft {
             layer: Layer::Community,
-            code: community_code[k].clone(),
-            name: community_names[k].clone(),
-            parent: Some(subdistrict_code.clone()),
+            code: areas.community_code[k].clone(),
+            name: name.clone(),
+            parent: Some(areas.subdistrict_code.clone()),
             properties: props(json!({
                 "households": mine.iter().map(|&g| households[g]).sum::<u64>(),
                 "residents": mine.iter().map(|&g| residents[g]).sum::<u64>(),
                 "party_grids": mine.len(),
-                "office_address": centre_addresses[k],
-                "office_phone": phones.landline(&spec.area_code),
-                "party_org": format!("{}党委", community_names[k]),
-                "services": names::community_services(&mut rng),
+                "office_address": offices[k],
+                "office_phone": ctx.phones.landline(&spec.area_code),
+                "party_org": format!("{name}党委"),
+                "services": names::community_services(&mut ctx.rng),
             })),
-            geometry: community_geometry[k].clone(),
+            geometry: areas.communities[k].clone(),
         });
     }
-
-    // Compounds: households shared among a grid's compounds by parcel area.
-    let mut compound_households = vec![0u64; parcels.len()];
-    let mut compound_buildings = vec![0u64; parcels.len()];
+    let changes = plan.changes(&part, &parcels);
+    let xy = &part.lat.xy;
     for (g, &grid_households) in households.iter().enumerate() {
-        let mine: Vec<usize> = (0..parcels.len())
-            .filter(|&p| parcels[p].grid == g && parcels[p].use_ == Use::Compound)
-            .collect();
-        let share = (grid_households as f64 * rng.gen_range(0.72..0.92)).round() as u64;
-        let split = apportion(
-            share,
-            &mine.iter().map(|&p| parcels[p].area).collect::<Vec<_>>(),
-        );
-        for (&p, h) in mine.iter().zip(split) {
-            compound_households[p] = h;
-            compound_buildings[p] = (h as f64 / rng.gen_range(18.0..48.0)).ceil().max(1.0) as u64;
-        }
-    }
-    for (g, &grid_households) in households.iter().enumerate() {
-        let buildings: u64 = (0..parcels.len())
-            .filter(|&p| parcels[p].grid == g)
-            .map(|p| compound_buildings[p])
+        let buildings: u64 = spots
+            .iter()
+            .filter(|s| s.layer == Layer::Compound && part.grid(s.cell) == g)
+            .filter_map(|s| s.props["buildings"].as_u64())
             .sum::<u64>()
-            + rng.gen_range(2..=10);
-        let worker = people.pick(&mut rng, names::person);
-        let leader = if rng.gen_bool(0.6) {
-            Value::String(people.pick(&mut rng, names::person))
+            + ctx.rng.gen_range(2..=10);
+        let worker = ctx.people.pick(&mut ctx.rng, names::person);
+        let leader = if ctx.rng.gen_bool(0.6) {
+            Value::String(ctx.people.pick(&mut ctx.rng, names::person))
         } else {
             Value::Null
         };
-        let k = community_of[g];
+        let geometry = if changes[g].is_empty() {
+            areas.grids[g].clone()
+        } else {
+            let designed = part.rings(&part.grids[g]);
+            let rings = designed
+                .iter()
+                .map(|r| (&r[..], 1))
+                .chain(changes[g].iter().map(|(r, s)| (&r[..], *s)));
+            frame.geometry(xy, &union(rings, xy))
+        };
+        let k = part.community_of[g];
         features.push(FeatureDraft {
             layer: Layer::PartyGrid,
-            code: grid_code[g].clone(),
-            name: format!("{}第{}网格", community_names[k], grid_number[g]),
-            parent: Some(community_code[k].clone()),
+            code: areas.grid_code[g].clone(),
+            name: format!("{}第{}网格", community_names[k], areas.grid_number[g]),
+            parent: Some(areas.community_code[k].clone()),
             properties: props(json!({
                 "households": grid_households,
                 "residents": residents[g],
                 "buildings": buildings,
                 "grid_worker": worker,
-                "grid_worker_phone": phones.mobile(),
+                "grid_worker_phone": ctx.phones.mobile(),
                 "grid_leader": leader,
             })),
-            geometry: grid_geometry[g].clone(),
+            geometry,
         });
     }
+    features.extend(commercial_grids(&mut ctx, &part, &parcels, &areas, &frame));
+    features.extend(number_spots(spots, &part, &areas, &frame));
+    features.push(FeatureDraft {
+        layer: Layer::PartyCenter,
+        code: format!(
+            "{}000{}0001",
+            areas.subdistrict_code,
+            layer_tag(Layer::PartyCenter)
+        ),
+        name: own_centre.name,
+        parent: Some(areas.subdistrict_code.clone()),
+        properties: own_centre.props,
+        geometry: Geometry::Point(Point(frame.at(own_centre.at))),
+    });
+    features.sort_by(|a, b| a.layer.cmp(&b.layer).then(a.code.cmp(&b.code)));
+    let faults = plan.describe(&part, &parcels, &features, &areas, &ctx.streets, &frame);
+    Subdistrict { features, faults }
+}
 
-    // Commercial grids: the biggest parcels are market districts, the others office towers.
-    let mut commercial: Vec<usize> = (0..parcels.len())
-        .filter(|&p| parcels[p].use_ == Use::Commercial)
-        .collect();
-    commercial.sort_by(|&a, &b| parcels[b].area.total_cmp(&parcels[a].area).then(a.cmp(&b)));
-    let commercial_geometry: Vec<Geometry<f64>> = commercial
-        .iter()
-        .map(|&p| {
-            Geometry::Polygon(frame.polygon(
-                xy,
-                &RingPolygon {
-                    exterior: parcels[p].ring.clone(),
-                    holes: vec![],
-                },
-            ))
-        })
-        .collect();
-    let commercial_anchor: Vec<Coord<f64>> = commercial_geometry.iter().map(anchor).collect();
-    let mut commercial_code = vec![String::new(); commercial.len()];
-    for k in 0..COMMUNITIES {
-        let mut mine: Vec<usize> = (0..commercial.len())
-            .filter(|&i| comm(parcels[commercial[i]].cell) == k)
+/// The compounds: a grid's households shared among its compounds by parcel area (72–92% of them;
+/// the rest live in buildings along the streets), buildings of 18 to 48 households.
+fn compounds(ctx: &mut Ctx, households: &[u64], parcels: &[Parcel], left_out: usize) -> Vec<Spot> {
+    let mut names_given = Unique::default();
+    let mut spots = Vec::new();
+    for (g, &grid_households) in households.iter().enumerate() {
+        let mine: Vec<&Parcel> = parcels
+            .iter()
+            .filter(|p| p.grid == g && p.use_ == Use::Compound)
             .collect();
-        numbered(
-            &mut mine,
-            &commercial_anchor,
-            north_edge(&community_geometry[k]),
-        );
-        for (n, &i) in mine.iter().enumerate() {
-            commercial_code[i] = format!("{}{}", community_code[k], 901 + n);
+        let share = (grid_households as f64 * ctx.rng.gen_range(0.72..0.92)).round() as u64;
+        let split = apportion(share, &mine.iter().map(|p| p.area).collect::<Vec<_>>());
+        for (p, h) in mine.into_iter().zip(split) {
+            let buildings = (h as f64 / ctx.rng.gen_range(18.0..48.0)).ceil().max(1.0) as u64;
+            let name = names_given.pick(&mut ctx.rng, names::compound);
+            let (side, t) = p.gate();
+            let address = ctx.streets.address(p.cell, side, t);
+            let company = names::property_company(&mut ctx.rng, name.ends_with("家属院"));
+            spots.push(Spot {
+                layer: Layer::Compound,
+                cell: p.cell,
+                at: Coord::zero(),
+                name,
+                props: props(json!({
+                    "households": h,
+                    "buildings": buildings,
+                    "property_company": company,
+                    "address": address.text,
+                })),
+                in_gap: std::ptr::eq(p, &parcels[left_out]),
+                ring: Some(p.ring.clone()),
+            });
         }
     }
-    let mut commercial_names = Unique::default();
-    for (i, &p) in commercial.iter().enumerate() {
-        let (side, t) = parcels[p].gate();
-        let address = streets.address(parcels[p].cell, side, t);
-        let street = streets.list[address.street].name.clone();
+    spots
+}
+
+/// The commercial grids: the biggest parcels are market districts, the others office towers;
+/// numbered from 901 within their community.
+fn commercial_grids(
+    ctx: &mut Ctx,
+    part: &Partition,
+    parcels: &[Parcel],
+    areas: &Areas,
+    frame: &Frame,
+) -> Vec<FeatureDraft> {
+    let mut commercial: Vec<&Parcel> = parcels
+        .iter()
+        .filter(|p| p.use_ == Use::Commercial)
+        .collect();
+    commercial.sort_by(|a, b| b.area.total_cmp(&a.area));
+    let geometry: Vec<Geometry<f64>> = commercial
+        .iter()
+        .map(|p| frame.geometry(&part.lat.xy, &[ring_polygon(&p.ring)]))
+        .collect();
+    let anchors: Vec<Coord<f64>> = geometry.iter().map(anchor).collect();
+    let mut code = vec![String::new(); commercial.len()];
+    for k in 0..COMMUNITIES {
+        let mut mine: Vec<usize> = (0..commercial.len())
+            .filter(|&i| part.community(commercial[i].cell) == k)
+            .collect();
+        numbered(&mut mine, &anchors, north_edge(&areas.communities[k]));
+        for (n, &i) in mine.iter().enumerate() {
+            code[i] = format!("{}{}", areas.community_code[k], 901 + n);
+        }
+    }
+    let mut names_given = Unique::default();
+    let mut features = Vec::new();
+    for (i, (p, geometry)) in commercial.into_iter().zip(geometry).enumerate() {
+        let (side, t) = p.gate();
+        let address = ctx.streets.address(p.cell, side, t);
+        let street = ctx.streets.list[address.street].name.clone();
         let market = i < MARKET_DISTRICTS;
-        let name = if market {
-            commercial_names.pick(&mut rng, |rng| {
-                if rng.gen_bool(0.7) {
-                    format!("{street}商圈专属网格")
-                } else {
-                    format!("{}商圈专属网格", names::tower(rng).trim_end_matches("大厦"))
-                }
-            })
+        let name = names_given.pick(&mut ctx.rng, |rng| {
+            if !market {
+                format!("{}商务楼宇网格", names::tower(rng))
+            } else if rng.gen_bool(0.7) {
+                format!("{street}商圈专属网格")
+            } else {
+                format!("{}商圈专属网格", names::tower(rng).trim_end_matches("大厦"))
+            }
+        });
+        let (enterprises, buildings) = if market {
+            (ctx.rng.gen_range(60..=240), ctx.rng.gen_range(3..=12))
         } else {
-            commercial_names.pick(&mut rng, |rng| format!("{}商务楼宇网格", names::tower(rng)))
+            (ctx.rng.gen_range(12..=90), ctx.rng.gen_range(1..=3))
         };
         features.push(FeatureDraft {
             layer: Layer::CommercialGrid,
-            code: commercial_code[i].clone(),
+            code: code[i].clone(),
             name,
-            parent: Some(community_code[comm(parcels[p].cell)].clone()),
+            parent: Some(areas.community_code[part.community(p.cell)].clone()),
             properties: props(json!({
                 "kind": if market { "商圈市场" } else { "商务楼宇" },
                 "address": address.text,
-                "enterprises": if market { rng.gen_range(60..=240) } else { rng.gen_range(12..=90) },
-                "buildings": if market { rng.gen_range(3..=12) } else { rng.gen_range(1..=3) },
-                "grid_worker": people.pick(&mut rng, names::person),
-                "grid_worker_phone": phones.mobile(),
+                "enterprises": enterprises,
+                "buildings": buildings,
+                "grid_worker": ctx.people.pick(&mut ctx.rng, names::person),
+                "grid_worker_phone": ctx.phones.mobile(),
             })),
-            geometry: commercial_geometry[i].clone(),
+            geometry,
         });
     }
+    features
+}
 
-    // Compounds and points are numbered within their community: community code, a two-letter
-    // layer tag, four digits in numbering order.
-    let mut compound_items: Vec<(usize, Geometry<f64>)> = Vec::new();
-    let mut compound_names = Unique::default();
-    for p in (0..parcels.len()).filter(|&p| parcels[p].use_ == Use::Compound) {
-        let g = Geometry::Polygon(frame.polygon(
-            xy,
-            &RingPolygon {
-                exterior: parcels[p].ring.clone(),
-                holes: vec![],
-            },
-        ));
-        compound_items.push((p, g));
+fn ring_polygon(ring: &Ring) -> RingPolygon {
+    RingPolygon {
+        exterior: ring.clone(),
+        holes: vec![],
     }
-    let mut tagged: Vec<(Spot, Geometry<f64>)> = Vec::new();
-    for (p, g) in compound_items {
-        let name = compound_names.pick(&mut rng, names::compound);
-        let (side, t) = parcels[p].gate();
-        let address = streets.address(parcels[p].cell, side, t);
-        let company = names::property_company(&mut rng, name.ends_with("家属院"));
-        let spot = Spot {
-            layer: Layer::Compound,
-            cell: parcels[p].cell,
-            at: Coord::zero(),
-            name,
-            props: props(json!({
-                "households": compound_households[p],
-                "buildings": compound_buildings[p],
-                "property_company": company,
-                "address": address.text,
-            })),
-            in_gap: p == left_out,
-        };
-        tagged.push((spot, g));
-    }
-    for s in spots {
-        let g = Geometry::Point(Point(frame.at(s.at)));
-        tagged.push((s, g));
-    }
-    let norths: Vec<f64> = community_geometry.iter().map(north_edge).collect();
-    let keys: Vec<(Layer, &str, i64, f64)> = tagged
+}
+
+/// Compounds and points get codes within their community: community code, a two-letter layer
+/// tag, four digits in numbering order. Their parent is the designed grid of their block, or the
+/// community for the features placed in a gap.
+fn number_spots(
+    spots: Vec<Spot>,
+    part: &Partition,
+    areas: &Areas,
+    frame: &Frame,
+) -> Vec<FeatureDraft> {
+    let geometry: Vec<Geometry<f64>> = spots
         .iter()
-        .map(|(s, g)| {
-            let k = comm(s.cell);
-            let (band, x) = order_key(norths[k], anchor(g));
-            (s.layer, community_code[k].as_str(), band, x)
+        .map(|s| match &s.ring {
+            Some(ring) => frame.geometry(&part.lat.xy, &[ring_polygon(ring)]),
+            None => Geometry::Point(Point(frame.at(s.at))),
         })
         .collect();
-    let mut order: Vec<usize> = (0..tagged.len()).collect();
+    let norths: Vec<f64> = areas.communities.iter().map(north_edge).collect();
+    let keys: Vec<(Layer, &str, i64, f64)> = spots
+        .iter()
+        .zip(&geometry)
+        .map(|(s, g)| {
+            let k = part.community(s.cell);
+            let (band, x) = order_key(norths[k], anchor(g));
+            (s.layer, areas.community_code[k].as_str(), band, x)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..spots.len()).collect();
     order.sort_by(|&a, &b| {
         let (ka, kb) = (&keys[a], &keys[b]);
         (ka.0, ka.1, ka.2)
@@ -1234,139 +827,34 @@ pub(crate) fn build(spec: &Spec) -> Subdistrict {
             .then(ka.3.total_cmp(&kb.3))
             .then(a.cmp(&b))
     });
-    let mut seq: BTreeMap<(Layer, usize), usize> = BTreeMap::new();
-    let mut codes = vec![String::new(); tagged.len()];
-    for &t in &order {
-        let s = &tagged[t].0;
-        let k = comm(s.cell);
-        let n = seq.entry((s.layer, k)).or_insert(0);
+    let mut seq: BTreeMap<(Layer, &str), usize> = BTreeMap::new();
+    let mut codes = vec![String::new(); spots.len()];
+    for &i in &order {
+        let (layer, community, _, _) = keys[i];
+        let n = seq.entry((layer, community)).or_insert(0);
         *n += 1;
-        codes[t] = format!("{}{}{:04}", community_code[k], layer_tag(s.layer), n);
+        codes[i] = format!("{community}{}{:04}", layer_tag(layer), n);
     }
-    let mut shop_outside = String::new();
-    let mut left_out_code = String::new();
-    for ((s, geometry), code) in tagged.into_iter().zip(codes) {
-        let parent = if s.in_gap {
-            community_code[comm(s.cell)].clone()
-        } else {
-            grid_code[grid_of[&s.cell]].clone()
-        };
-        if s.in_gap && s.layer == Layer::Shop {
-            shop_outside = code.clone();
-        }
-        if s.in_gap && s.layer == Layer::Compound {
-            left_out_code = code.clone();
-        }
-        features.push(FeatureDraft {
-            layer: s.layer,
-            code,
-            name: s.name,
-            parent: Some(parent),
-            properties: s.props,
-            geometry,
-        });
-    }
-    // The subdistrict's own centre belongs to the subdistrict, as community 000.
-    features.push(FeatureDraft {
-        code: format!("{subdistrict_code}000{}0001", layer_tag(Layer::PartyCenter)),
-        parent: Some(subdistrict_code.clone()),
-        ..subdistrict_centre
-    });
-    features.sort_by(|a, b| a.layer.cmp(&b.layer).then(a.code.cmp(&b.code)));
-
-    // The planted faults, described.
-    let region = |ring: &Ring| {
-        Geometry::Polygon(frame.polygon(
-            xy,
-            &RingPolygon {
-                exterior: ring.clone(),
-                holes: vec![],
-            },
-        ))
-    };
-    let area = |g: &Geometry<f64>| g.geodesic_area_unsigned();
-    let street_name = |c: Cell, s: Side| {
-        streets
-            .street_at(c, s)
-            .map_or(String::new(), |k| streets.list[k].name.clone())
-    };
-    let fault = |kind, grid: usize, other: String, place: String, ring: &Ring| {
-        let region = region(ring);
-        PlantedFault {
-            kind,
-            code: grid_code[grid].clone(),
-            community: community_code[community_of[grid]].clone(),
-            other,
-            place,
-            area_m2: area(&region),
-            region,
-        }
-    };
-    let left_out_name = features
-        .iter()
-        .find(|f| f.code == left_out_code)
-        .map_or(String::new(), |f| f.name.clone());
-    let g2 = grid_of[&strip.0];
-    let compound_place = format!("the whole compound {left_out_name} lies in no party grid");
-    let strip_place = format!(
-        "a strip along {}: the grid boundary was drawn at the kerb, not the street centre",
-        street_name(strip.0, strip.1)
-    );
-    let overlap_place = format!(
-        "a bite of the block across {}",
-        street_name(overlap.0, overlap.1)
-    );
-    let cross_place = format!(
-        "across {} into {}",
-        street_name(cross.0, cross.1),
-        community_names[comm(cross.0)]
-    );
-    let g1 = parcels[left_out].grid;
-    let (ov, ov_other) = (grid_of[&overlap.2], grid_code[grid_of[&overlap.0]].clone());
-    let (cr, cr_other) = (grid_of[&cross.2], community_code[comm(cross.0)].clone());
-    let strip_other = grid_code[grid_of[&strip.2]].clone();
-    let mut faults: Vec<PlantedFault> = [
-        (
-            FaultKind::Gap,
-            g1,
-            left_out_code,
-            compound_place,
-            &parcels[left_out].ring,
-        ),
-        (FaultKind::Gap, g2, strip_other, strip_place, &strip_ring),
-        (
-            FaultKind::Overlap,
-            ov,
-            ov_other,
-            overlap_place,
-            &overlap_ring,
-        ),
-        (
-            FaultKind::CrossBoundary,
-            cr,
-            cr_other,
-            cross_place,
-            &cross_ring,
-        ),
-    ]
-    .into_iter()
-    .map(|(kind, grid, other, place, ring)| fault(kind, grid, other, place, ring))
-    .collect();
-    let shop_at = features
-        .iter()
-        .find(|f| f.code == shop_outside)
-        .map(|f| f.geometry.clone())
-        .unwrap_or(Geometry::Point(Point::new(0.0, 0.0)));
-    faults.push(PlantedFault {
-        kind: FaultKind::ShopOutside,
-        code: shop_outside.clone(),
-        community: community_code[comm(strip.0)].clone(),
-        other: grid_code[g2].clone(),
-        place: format!("on {}, inside the strip gap", street_name(strip.0, strip.1)),
-        area_m2: 0.0,
-        region: shop_at,
-    });
-    Subdistrict { features, faults }
+    spots
+        .into_iter()
+        .zip(geometry)
+        .zip(codes)
+        .map(|((s, geometry), code)| {
+            let parent = if s.in_gap {
+                areas.community_code[part.community(s.cell)].clone()
+            } else {
+                areas.grid_code[part.grid(s.cell)].clone()
+            };
+            FeatureDraft {
+                layer: s.layer,
+                code,
+                name: s.name,
+                parent: Some(parent),
+                properties: s.props,
+                geometry,
+            }
+        })
+        .collect()
 }
 
 /// The two-letter tag of a point or compound layer in its codes (pinyin initials).

@@ -33,7 +33,9 @@
 mod build;
 mod lattice;
 mod names;
+mod parcels;
 mod plan;
+mod points;
 mod streets;
 mod topo;
 

@@ -1,13 +1,145 @@
-//! How the blocks of a subdistrict are grouped: into party grids of one to three adjacent
-//! blocks, and the grids into contiguous communities grown from spread-out seeds.
+//! The designed layout of a subdistrict: which blocks it has, how they are grouped into party
+//! grids of one to three adjacent blocks, and the grids into contiguous communities grown from
+//! spread-out seeds.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use geo::Coord;
+use geo::{Coord, GeodesicArea, LineString, Polygon};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::build::Frame;
 use super::lattice::{Cell, Lattice, Side};
+use super::topo::{Ring, RingPolygon, dissolve, is_simple_disc};
+use super::{AREA_M2, BLOCKS, COMMUNITIES, PARTY_GRIDS};
+
+/// Party grids per community: communities differ in size, within reason.
+const MIN_COMMUNITY_GRIDS: usize = 4;
+const MAX_COMMUNITY_GRIDS: usize = 10;
+
+/// The subdistrict as designed, before any fault is planted: its lattice (whose vertex table
+/// grows as later steps add parcels and fault outlines), its blocks, party grids and communities.
+#[derive(Debug)]
+pub(crate) struct Partition {
+    pub lat: Lattice,
+    /// The subdistrict's blocks, sorted.
+    pub cells: Vec<Cell>,
+    /// The blocks of each party grid.
+    pub grids: Vec<Vec<Cell>>,
+    grid_of: BTreeMap<Cell, usize>,
+    /// The community of each party grid.
+    pub community_of: Vec<usize>,
+    /// The blocks of each community.
+    pub community_cells: Vec<BTreeSet<Cell>>,
+    /// The mean of the block centres (metres).
+    pub centre: Coord<f64>,
+}
+
+impl Partition {
+    /// A new subdistrict: lattice and blocks (one simple outline, scaled so that its geodesic
+    /// area through `frame` is [`AREA_M2`]), then grids and communities (each community one
+    /// simple outline of a reasonable size). Attempts that miss are drawn again.
+    pub fn generate(rng: &mut ChaCha8Rng, frame: &Frame) -> Partition {
+        let (mut lat, cells) = retry("subdistrict outline", || {
+            let lat = Lattice::generate(rng);
+            let cells = lat.choose_cells(BLOCKS);
+            simple_outline(&lat, &cells)?;
+            Some((lat, cells))
+        });
+        for _ in 0..2 {
+            let outline = simple_outline(&lat, &cells).unwrap_or_default();
+            let ring = outline.first().map_or(&[][..], |p| &p.exterior[..]);
+            let coords = ring
+                .iter()
+                .map(|&v| frame.raw(lat.xy[v as usize]))
+                .collect();
+            let area = Polygon::new(LineString(coords), vec![]).geodesic_area_unsigned();
+            lat.scale((AREA_M2 / area).sqrt());
+        }
+        let (grids, community_of) = retry("grids and communities", || {
+            let grids = group_cells(&cells, PARTY_GRIDS, rng)?;
+            let owner = grow_communities(&lat, &grids, COMMUNITIES, rng);
+            for k in 0..COMMUNITIES {
+                let mine: Vec<Cell> = (0..grids.len())
+                    .filter(|&g| owner[g] == k)
+                    .flat_map(|g| grids[g].iter().copied())
+                    .collect();
+                let size = owner.iter().filter(|&&o| o == k).count();
+                if !(MIN_COMMUNITY_GRIDS..=MAX_COMMUNITY_GRIDS).contains(&size) {
+                    return None;
+                }
+                simple_outline(&lat, &mine)?;
+            }
+            Some((grids, owner))
+        });
+        let grid_of: BTreeMap<Cell, usize> = grids
+            .iter()
+            .enumerate()
+            .flat_map(|(g, cs)| cs.iter().map(move |c| (*c, g)))
+            .collect();
+        let community_cells = (0..COMMUNITIES)
+            .map(|k| {
+                cells
+                    .iter()
+                    .copied()
+                    .filter(|c| community_of[grid_of[c]] == k)
+                    .collect()
+            })
+            .collect();
+        let centre = cells
+            .iter()
+            .map(|c| lat.centre(*c))
+            .fold(Coord::zero(), |a, b| a + b)
+            / cells.len() as f64;
+        Partition {
+            lat,
+            cells,
+            grids,
+            grid_of,
+            community_of,
+            community_cells,
+            centre,
+        }
+    }
+
+    /// The designed party grid of a block of the subdistrict.
+    pub fn grid(&self, c: Cell) -> usize {
+        self.grid_of[&c]
+    }
+
+    /// The community of a block of the subdistrict.
+    pub fn community(&self, c: Cell) -> usize {
+        self.community_of[self.grid_of[&c]]
+    }
+
+    /// The rings of `cells`.
+    pub fn rings<'a>(&self, cells: impl IntoIterator<Item = &'a Cell>) -> Vec<Ring> {
+        cells.into_iter().map(|c| self.lat.cell_ring(*c)).collect()
+    }
+
+    /// Near 1 in the middle of the subdistrict, falling off over a kilometre or two.
+    pub fn centrality(&self, p: Coord<f64>) -> f64 {
+        let d = p - self.centre;
+        (-(d.x * d.x + d.y * d.y) / (2.0 * 1100.0_f64.powi(2))).exp()
+    }
+}
+
+/// The union of `cells` if it is one polygon without holes whose ring visits no vertex twice.
+fn simple_outline(lat: &Lattice, cells: &[Cell]) -> Option<Vec<RingPolygon>> {
+    let rings: Vec<Ring> = cells.iter().map(|c| lat.cell_ring(*c)).collect();
+    let outline = dissolve(rings.iter().map(|r| (&r[..], 1)), &lat.xy).ok()?;
+    is_simple_disc(&outline).then_some(outline)
+}
+
+/// Run `attempt` until it succeeds (it draws new random numbers each time).
+fn retry<T>(what: &str, mut attempt: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..10_000 {
+        if let Some(t) = attempt() {
+            return t;
+        }
+    }
+    panic!("demo generator: no {what} after 10000 attempts")
+}
 
 /// Split `total` into whole parts proportional to `weights` (largest remainders; ties go to the
 /// earlier part), so that the parts add up to `total` exactly.
