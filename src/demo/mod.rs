@@ -7,9 +7,11 @@
 //! is plausible (Henan, near 113.6°E 34.7°N), and it carries a few planted faults for the coverage
 //! report to find (see `maps/README.md`).
 //!
-//! How it is built: [`build`] describes the steps; [`topo`] keeps neighbours on shared vertices;
-//! [`lattice`] makes the streets and blocks; [`plan`] groups blocks into grids and communities;
-//! [`streets`] names streets and gives house numbers; [`names`] gives everything else a name.
+//! How it is built: `build` runs the steps; `topo` keeps neighbours on shared vertices;
+//! `lattice` makes the streets and blocks; `plan` groups blocks into grids and communities;
+//! `parcels` lays out compounds, commercial grids and campuses; `points` places shops, units,
+//! centres, stations and organisations; `streets` names streets and gives house numbers;
+//! `names` gives everything else a name.
 //!
 //! # Codes (DB11/T 2157-2023 layout)
 //!
