@@ -1,9 +1,78 @@
 //! The demo subdistrict: a synthetic 街道 generated deterministically and committed under
 //! `maps/demo/`; `gridmap serve` loads it into an empty store.
+//!
+//! Nothing in it is real. Its figures are those of the work report in the project's seeds (10
+//! communities, 66 party grids, 31 commercial grids, 218 compounds, 122 stationed units, 4,874
+//! shops, 186 social organisations, 29,268 households, 110,979 residents on 13.5 km²), its place
+//! is plausible (Henan, near 113.6°E 34.7°N), and it carries a few planted faults for the coverage
+//! report to find (see `maps/README.md`).
+//!
+//! How it is built: `build` runs the steps; `topo` keeps neighbours on shared vertices;
+//! `lattice` makes the streets and blocks; `plan` groups blocks into grids and communities;
+//! `parcels` lays out compounds, commercial grids and campuses; `points` places shops, units,
+//! centres, stations and organisations; `streets` names streets and gives house numbers;
+//! `names` gives everything else a name.
+//!
+//! # Codes (DB11/T 2157-2023 layout)
+//!
+//! * subdistrict: 6-digit county + 3-digit subdistrict (9 digits);
+//! * community: subdistrict + 3 digits (12 digits), `parent` the subdistrict;
+//! * party grid: community + 3 digits from `001` (15 digits), `parent` the community;
+//! * commercial grid: community + 3 digits from `901` (15 digits), `parent` the community;
+//! * compounds and points: community + a two-letter layer tag + 4 digits from `0001`
+//!   (`XQ` compound, `DW` unit, `SP` shop, `ZZ` social organisation, `YZ` service station,
+//!   `DQ` party-and-public service centre); `parent` is the party grid of the block the feature
+//!   was placed in, or the community for the two features placed in a gap on purpose. The
+//!   subdistrict's own service centre is subdistrict + `000DQ0001` with the subdistrict as parent.
+//!
+//! Every sequence follows one numbering order within its container (the subdistrict for
+//! communities, the community for everything else): the container is cut into bands of
+//! [`BAND_DEG`] degrees of latitude from its northernmost point down; bands are numbered north to
+//! south, and within a band features go west to east, each placed by its centroid (planar, in
+//! degrees; a point by itself). Party grids are numbered by their designed outlines, before the
+//! planted faults change four of them.
 
+mod build;
+mod lattice;
+mod names;
+mod parcels;
+mod plan;
+mod points;
+mod streets;
+mod topo;
+
+use std::fs::File;
+use std::io::BufWriter;
 use std::path::Path;
 
-use crate::model::FeatureDraft;
+use geo::Coord;
+
+use crate::model::{FeatureDraft, Layer};
+
+pub(crate) use build::Spec;
+pub use build::{FaultKind, PlantedFault};
+
+/// Geodesic area of the demo subdistrict in m².
+pub const AREA_M2: f64 = 13.5e6;
+pub const COMMUNITIES: usize = 10;
+pub const PARTY_GRIDS: usize = 66;
+pub const COMMERCIAL_GRIDS: usize = 31;
+pub const COMPOUNDS: usize = 218;
+pub const UNITS: usize = 122;
+pub const SHOPS: usize = 4_874;
+/// Shops already recorded in the archive.
+pub const SHOPS_ARCHIVED: usize = 2_524;
+pub const SOCIAL_ORGS: usize = 186;
+/// Social organisations already recorded in the archive.
+pub const ORGS_ARCHIVED: usize = 112;
+pub const HOUSEHOLDS: u64 = 29_268;
+pub const RESIDENTS: u64 = 110_979;
+/// Members of the ten volunteer teams (one per community).
+pub const VOLUNTEERS: u64 = 268;
+/// Height of a numbering band, in degrees of latitude (about 333 m).
+pub const BAND_DEG: f64 = 0.003;
+/// Blocks in a subdistrict (a few more where the outline needs filling).
+const BLOCKS: usize = 136;
 
 /// How big a data set to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -14,17 +83,172 @@ pub enum Scale {
     City,
 }
 
-/// Generate the data set at `scale`.
-pub fn generate(_scale: Scale) -> Vec<FeatureDraft> {
-    Vec::new()
+/// Counties of the city data set (`419901`…), each with [`CITY_SUBDISTRICTS`] subdistricts.
+const CITY_COUNTIES: u32 = 12;
+const CITY_SUBDISTRICTS: u32 = 10;
+
+/// The demo subdistrict: 锦河街道 in an invented county (419901: Henan's prefix 41 with the
+/// unused prefecture 99).
+pub(crate) fn demo_spec() -> Spec {
+    Spec {
+        seed: 2157,
+        county: "419901".into(),
+        number: 1,
+        name: "锦河街道".into(),
+        river: "锦河".into(),
+        origin: Coord {
+            x: 113.64,
+            y: 34.72,
+        },
+        area_code: "0371".into(),
+    }
 }
 
-/// Write the generated data set as GeoJSON files into `dir`.
-pub fn write(_scale: Scale, _dir: &Path) -> std::io::Result<()> {
+/// The subdistricts of the city data set: a lattice of subdistricts about 6.9 km by 5.8 km apart,
+/// each with its own seed, row by row from the south-west.
+pub(crate) fn city_specs() -> Vec<Spec> {
+    const DIRECTIONS: [&str; 5] = ["东", "西", "南", "北", "中"];
+    const RIVERS: [&str; 8] = [
+        "清河",
+        "白河",
+        "沙河",
+        "柳河",
+        "玉带河",
+        "青龙河",
+        "双洎河",
+        "索须河",
+    ];
+    let mut specs = Vec::new();
+    for county in 0..CITY_COUNTIES {
+        for number in 0..CITY_SUBDISTRICTS {
+            let k = (county * CITY_SUBDISTRICTS + number) as usize;
+            specs.push(Spec {
+                seed: 10_000 + k as u64,
+                county: format!("4199{:02}", county + 1),
+                number: number + 1,
+                name: format!("{}{}街道", DIRECTIONS[k % 5], names::STREET_WORDS[k / 5]),
+                river: RIVERS[k % RIVERS.len()].into(),
+                origin: Coord {
+                    x: 113.3 + f64::from(number) * 0.075,
+                    y: 34.45 + f64::from(county) * 0.052,
+                },
+                area_code: "0371".into(),
+            });
+        }
+    }
+    specs
+}
+
+/// Generate the data set at `scale`: every feature, layer by layer, by code within a layer (the
+/// city: subdistrict after subdistrict).
+pub fn generate(scale: Scale) -> Vec<FeatureDraft> {
+    match scale {
+        Scale::Demo => build::build(&demo_spec()).features,
+        Scale::City => generate_city(),
+    }
+}
+
+/// The city, built on every core: each subdistrict is independent of the others.
+fn generate_city() -> Vec<FeatureDraft> {
+    let specs = city_specs();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(specs.len());
+    let chunk = specs.len().div_ceil(threads.max(1));
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = specs
+            .chunks(chunk)
+            .map(|specs| {
+                scope.spawn(move || {
+                    specs
+                        .iter()
+                        .flat_map(|s| build::build(s).features)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// The faults planted in the demo subdistrict (two gaps, one overlap, one grid crossing its
+/// community's boundary, one shop outside every party grid), for testing coverage reports.
+pub fn planted_faults() -> Vec<PlantedFault> {
+    build::build(&demo_spec()).faults
+}
+
+/// The file a layer is written to: `<layer id>.geojson`.
+pub fn file_name(layer: Layer) -> String {
+    format!("{}.geojson", layer.id())
+}
+
+/// Write the generated data set as GeoJSON files into `dir`, one FeatureCollection per layer.
+pub fn write(scale: Scale, dir: &Path) -> std::io::Result<()> {
+    let features = generate(scale);
+    std::fs::create_dir_all(dir)?;
+    for layer in Layer::ALL {
+        let mut out = BufWriter::new(File::create(dir.join(file_name(layer)))?);
+        let layer_features = features.iter().filter(|f| f.layer == layer);
+        crate::io::geojson::write_collection(layer_features.map(geojson::Feature::from), &mut out)?;
+    }
     Ok(())
 }
 
+/// The committed demo files, one per layer.
+const EMBEDDED: [(&str, &[u8]); 10] = [
+    (
+        "subdistrict",
+        include_bytes!("../../maps/demo/subdistrict.geojson"),
+    ),
+    (
+        "community",
+        include_bytes!("../../maps/demo/community.geojson"),
+    ),
+    (
+        "party_grid",
+        include_bytes!("../../maps/demo/party_grid.geojson"),
+    ),
+    (
+        "commercial_grid",
+        include_bytes!("../../maps/demo/commercial_grid.geojson"),
+    ),
+    (
+        "compound",
+        include_bytes!("../../maps/demo/compound.geojson"),
+    ),
+    ("unit", include_bytes!("../../maps/demo/unit.geojson")),
+    ("shop", include_bytes!("../../maps/demo/shop.geojson")),
+    (
+        "social_org",
+        include_bytes!("../../maps/demo/social_org.geojson"),
+    ),
+    (
+        "service_station",
+        include_bytes!("../../maps/demo/service_station.geojson"),
+    ),
+    (
+        "party_center",
+        include_bytes!("../../maps/demo/party_center.geojson"),
+    ),
+];
+
 /// The committed demo, embedded in the binary.
+///
+/// # Panics
+///
+/// If a committed file does not parse; the tests read every one of them.
 pub fn embedded() -> Vec<FeatureDraft> {
-    Vec::new()
+    EMBEDDED
+        .iter()
+        .flat_map(|(name, bytes)| {
+            crate::io::read_geojson(bytes, None)
+                .unwrap_or_else(|e| panic!("embedded demo file maps/demo/{name}.geojson: {e}"))
+        })
+        .collect()
 }
+
+#[cfg(test)]
+mod tests;
