@@ -768,12 +768,8 @@ fn city_subdistricts_are_distinct_and_apart() {
     assert!(!outline(&a).intersects(&outline(&b)));
 }
 
-/// The whole city (slow without optimisation: run `cargo test --release`).
+/// The whole city (about 40 s without optimisation; worth it, since the benchmarks rely on it).
 #[test]
-#[cfg_attr(
-    debug_assertions,
-    ignore = "builds 120 subdistricts; run with --release"
-)]
 fn the_city_is_big_enough() {
     let city = generate(Scale::City);
     let count = |l: Layer| city.iter().filter(|f| f.layer == l).count();
