@@ -25,24 +25,36 @@ fn http_get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// Kills the server when the test ends, also when an assertion fails first.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn serve_loads_the_demo_answers_health_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridmap"))
-        .args([
-            "--data",
-            dir.path().to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "gridmap=info")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_gridmap"))
+            .args([
+                "--data",
+                dir.path().to_str().unwrap(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "gridmap=info")
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines
             .next()
@@ -67,11 +79,11 @@ fn serve_loads_the_demo_answers_health_and_stops_on_sigterm() {
     assert!(body.contains("\"code\":\"not_found\""), "{body}");
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = server.0.wait().unwrap();
     assert!(
         status.success(),
         "graceful shutdown should exit 0, got {status}"
