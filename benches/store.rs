@@ -21,6 +21,10 @@ use gridmap::model::{Change, ChangeSet};
 use gridmap::snapshot::Snapshot;
 use gridmap::store::{self, Store, StoreConfig};
 
+/// The same allocator as the `gridmap` binary, so the memory figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const IMPORT_FEATURES: usize = 100_000;
 const ROUNDS: usize = 3;
 const BENCH_DB: &str = "gridmap_bench";
@@ -207,6 +211,19 @@ async fn load_child(target: &str) -> anyhow::Result<()> {
     let t = Instant::now();
     let snapshot = Snapshot::load(store.as_ref()).await?;
     let elapsed = t.elapsed();
+    if std::env::var_os("GRIDMAP_BENCH_DETAIL").is_some() {
+        let t = Instant::now();
+        let features = store.load().await?;
+        let read = t.elapsed();
+        let t = Instant::now();
+        let again = Snapshot::new(0, features);
+        eprintln!(
+            "store.load {:.2} s, Snapshot::new {:.2} s ({} features)",
+            read.as_secs_f64(),
+            t.elapsed().as_secs_f64(),
+            again.features().len()
+        );
+    }
     let after = rss_kib("VmRSS");
     let peak = rss_kib("VmHWM");
     println!(

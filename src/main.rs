@@ -15,6 +15,11 @@ use gridmap::model::{Change, ChangeSet, Layer};
 use gridmap::snapshot::{Snapshot, SnapshotCell};
 use gridmap::store::{self, Store, StoreConfig};
 
+/// mimalloc returns freed memory to the system more readily than glibc's allocator and fragments
+/// less when a snapshot of hundreds of thousands of small features is rebuilt after each edit.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// gridmap — community grid governance map service (社区网格化治理).
 #[derive(Debug, Parser)]
 #[command(version, about)]

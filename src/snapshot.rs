@@ -4,6 +4,7 @@
 //! whole ([`SnapshotCell`]), so readers never take a lock that a writer holds while it works.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, RwLock};
 
 use geo::BoundingRect;
@@ -17,28 +18,36 @@ use crate::spatial::locate::PreparedPolygon;
 pub type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 /// Every current feature, indexed by key, by layer and by bounding box.
+///
+/// Features are kept sorted by (layer, code), so a layer is a slice and a key is found by binary
+/// search: no per-feature map entry, which matters at city scale (hundreds of thousands of
+/// features held in memory).
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// The store's data version this snapshot reflects (the latest revision id).
     pub data_version: i64,
     features: Vec<Feature>,
-    by_key: HashMap<FeatureKey, usize>,
-    by_layer: HashMap<Layer, Vec<usize>>,
+    /// Where each layer's features lie in `features`.
+    by_layer: HashMap<Layer, Range<usize>>,
     /// One R-tree per layer, over bounding boxes; exact tests are the caller's.
     index: HashMap<Layer, RTree<BoxEntry>>,
-    /// For each feature with an areal geometry, its polygon prepared for point tests.
-    prepared: Vec<Option<PreparedPolygon>>,
+    /// For each feature with an areal geometry, its polygon prepared for point tests (boxed:
+    /// most features are points, and `None` then costs one word).
+    prepared: Vec<Option<Box<PreparedPolygon>>>,
 }
 
 impl Snapshot {
-    /// Index `features` (as the store returned them) at `data_version`.
-    pub fn new(data_version: i64, features: Vec<Feature>) -> Snapshot {
-        let mut by_key = HashMap::with_capacity(features.len());
-        let mut by_layer: HashMap<Layer, Vec<usize>> = HashMap::new();
+    /// Index `features` at `data_version`.
+    pub fn new(data_version: i64, mut features: Vec<Feature>) -> Snapshot {
+        // The stores return this order already; sorting a sorted Vec is a single pass.
+        features.sort_unstable_by(|a, b| (a.layer, &a.code).cmp(&(b.layer, &b.code)));
+        let mut by_layer: HashMap<Layer, Range<usize>> = HashMap::new();
         let mut entries: HashMap<Layer, Vec<BoxEntry>> = HashMap::new();
         for (i, f) in features.iter().enumerate() {
-            by_key.insert(f.key(), i);
-            by_layer.entry(f.layer).or_default().push(i);
+            by_layer
+                .entry(f.layer)
+                .and_modify(|r| r.end = i + 1)
+                .or_insert(i..i + 1);
             if let Some(r) = f.geometry.bounding_rect() {
                 let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
                 entries
@@ -49,7 +58,7 @@ impl Snapshot {
         }
         let prepared = features
             .iter()
-            .map(|f| areal(&f.geometry).map(|mp| PreparedPolygon::new(&mp)))
+            .map(|f| areal(&f.geometry).map(|mp| Box::new(PreparedPolygon::new(&mp))))
             .collect();
         // Bulk loading builds a better-packed tree than inserting one by one.
         let index = entries
@@ -59,43 +68,46 @@ impl Snapshot {
         Snapshot {
             data_version,
             features,
-            by_key,
             by_layer,
             index,
             prepared,
         }
     }
 
-    /// Every feature, in the store's order (layer, then code).
+    /// Every feature, by layer (in [`Layer::ALL`] order), then by code.
     pub fn features(&self) -> &[Feature] {
         &self.features
     }
 
+    /// The features of one layer, in code order.
+    fn layer_slice(&self, layer: Layer) -> &[Feature] {
+        self.by_layer
+            .get(&layer)
+            .map_or(&[][..], |r| &self.features[r.clone()])
+    }
+
     /// The feature with this key.
     pub fn get(&self, key: &FeatureKey) -> Option<&Feature> {
-        self.by_key.get(key).map(|&i| &self.features[i])
+        self.find(key.layer, &key.code)
     }
 
     /// The feature with this layer and code.
     pub fn find(&self, layer: Layer, code: &str) -> Option<&Feature> {
-        self.get(&FeatureKey {
-            layer,
-            code: code.to_string(),
-        })
+        let slice = self.layer_slice(layer);
+        slice
+            .binary_search_by(|f| f.code.as_str().cmp(code))
+            .ok()
+            .map(|i| &slice[i])
     }
 
     /// The features of one layer, in code order.
     pub fn layer(&self, layer: Layer) -> impl Iterator<Item = &Feature> {
-        self.by_layer
-            .get(&layer)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.features[i])
+        self.layer_slice(layer).iter()
     }
 
     /// How many features a layer holds.
     pub fn count(&self, layer: Layer) -> usize {
-        self.by_layer.get(&layer).map_or(0, Vec::len)
+        self.layer_slice(layer).len()
     }
 
     /// Features of `layer` whose bounding box meets the box `[min, max]` (lon/lat).
@@ -137,7 +149,7 @@ impl Snapshot {
             .filter_map(|e| {
                 self.prepared[e.data]
                     .as_ref()
-                    .map(|pp| (&self.features[e.data], pp))
+                    .map(|pp| (&self.features[e.data], &**pp))
             })
     }
 

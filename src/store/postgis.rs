@@ -16,7 +16,7 @@ use sqlx::query::Query;
 use sqlx::{PgExecutor, Postgres, Transaction};
 
 use super::plan::{self, ChangeSetInfo, Plan, WriteTx};
-use super::row::{FeatureRow, Queries, decode_features};
+use super::row::{FeatureRow, Queries, decode_stream, sort_features};
 use super::wkb::GeomFormat;
 use super::{Store, StoreError};
 use crate::model::{ChangeSet, CommitSummary, Feature, FeatureKey, Revision};
@@ -61,8 +61,11 @@ impl Store for PostgisStore {
     }
 
     async fn load(&self) -> Result<Vec<Feature>, StoreError> {
-        let rows = feature_rows(&self.pool, None).await?;
-        decode_features(rows, PgTx::FORMAT)
+        let mut features = Vec::new();
+        let rows = sqlx::query_as::<_, FeatureRow>(SELECT_FEATURES).fetch(&self.pool);
+        decode_stream(rows, PgTx::FORMAT, &mut features).await?;
+        sort_features(&mut features);
+        Ok(features)
     }
 
     async fn data_version(&self) -> Result<i64, StoreError> {
