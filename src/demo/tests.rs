@@ -676,6 +676,9 @@ fn properties_are_complete_and_chinese() {
             }
             Layer::ServiceStation => assert!(f.name.ends_with("便民驿站")),
             Layer::PartyCenter => assert!(f.name.ends_with("党群服务中心")),
+            Layer::Address => assert!(
+                f.name.ends_with(['号', '栋', '元', '室']) || f.properties.contains_key("compound")
+            ),
         }
         assert!(
             !f.name.ends_with(|c: char| c.is_ascii_digit()),
