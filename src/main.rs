@@ -40,9 +40,11 @@ enum Command {
         #[arg(long, env = "GRIDMAP_NO_DEMO")]
         no_demo: bool,
     },
-    /// Import a GeoJSON FeatureCollection or an ESRI Shapefile (all or nothing).
+    /// Import a GeoJSON FeatureCollection, an ESRI Shapefile or an address CSV (all or nothing).
     Import {
-        /// The file: `.geojson`/`.json`, or `.shp` with its `.dbf`, `.prj` and `.cpg` beside it.
+        /// The file: `.geojson`/`.json`, `.shp` with its `.dbf`, `.prj` and `.cpg` beside it, or
+        /// `.csv` of standard addresses (columns address, lon, lat and optional crs, compound,
+        /// building, code).
         /// A shapefile's text is decoded as its `.cpg` says; without one, as UTF-8, or as GBK
         /// when it is not valid UTF-8. A projected `.prj` is converted to longitude-latitude.
         file: PathBuf,
