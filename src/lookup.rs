@@ -9,10 +9,14 @@
 //! party grid, the chosen community) holds the point only on its boundary. The same rule picks one
 //! party grid where two overlap (a data fault), and the answer lists every candidate in `overlap`.
 
-use geo::Coord;
+use geo::{Coord, InteriorPoint, coord};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
+use crate::spatial::crs::Crs;
 use crate::spatial::locate::Position;
 
 /// Where a point lies.
@@ -73,6 +77,205 @@ pub fn locate(snapshot: &Snapshot, p: Coord<f64>) -> Located<'_> {
         on_boundary,
         overlap,
     }
+}
+
+/// Properties copied onto the contact card when a feature has them.
+const CARD_KEYS: [&str; 9] = [
+    "grid_worker",
+    "grid_worker_phone",
+    "grid_leader",
+    "grid_leader_phone",
+    "office_address",
+    "office_phone",
+    "party_org",
+    "address",
+    "phone",
+];
+
+/// Longest address text a lookup takes, in characters: real addresses are far shorter, and the
+/// bound keeps fuzzy matching cheap.
+pub const MAX_ADDRESS_CHARS: usize = 200;
+
+/// Why a lookup has no answer: the input is unusable. The API turns it into a 400, the CLI into
+/// an error message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LookupError {
+    #[error("lon {0} is out of range (-180 to 180)")]
+    Lon(f64),
+    #[error("lat {0} is out of range (-90 to 90)")]
+    Lat(f64),
+    #[error("address is empty (after removing spaces and punctuation)")]
+    EmptyAddress,
+    #[error("address has {0} characters; at most {MAX_ADDRESS_CHARS} are accepted")]
+    AddressTooLong(usize),
+}
+
+impl LookupError {
+    /// The stable error code the API reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LookupError::Lon(_) | LookupError::Lat(_) => "invalid_coordinate",
+            LookupError::EmptyAddress | LookupError::AddressTooLong(_) => "invalid_address",
+        }
+    }
+}
+
+/// A feature on the contact card: its code and name and the contact details the data has.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Card {
+    pub code: String,
+    pub name: String,
+    /// Grid worker, phones, office address, party organisation… — only the keys the data has.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub contact: Map<String, Value>,
+}
+
+impl From<&Feature> for Card {
+    fn from(f: &Feature) -> Card {
+        let contact = CARD_KEYS
+            .iter()
+            .filter_map(|&k| f.properties.get(k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        Card {
+            code: f.code.clone(),
+            name: f.name.clone(),
+            contact,
+        }
+    }
+}
+
+/// A WGS84 longitude-latitude.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct LonLat {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// Where a point lies, as a contact card (便民联系服务卡); all nulls outside the subdistrict.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Place {
+    pub subdistrict: Option<Card>,
+    pub community: Option<Card>,
+    /// The party grid responsible for the point (by the boundary rule when it is on a shared edge).
+    pub party_grid: Option<Card>,
+    /// Every commercial grid that contains the point.
+    pub commercial_grids: Vec<Card>,
+    pub compound: Option<Card>,
+    /// The point lies on the boundary of the chosen grid (or community); it was given to the
+    /// grid with the smallest code.
+    pub on_boundary: bool,
+    /// Every party grid that contains the point, when more than one does (a data fault).
+    pub overlap: Vec<Card>,
+}
+
+impl From<Located<'_>> for Place {
+    fn from(l: Located<'_>) -> Place {
+        let card = |f: Option<&Feature>| f.map(Card::from);
+        Place {
+            subdistrict: card(l.subdistrict),
+            community: card(l.community),
+            party_grid: card(l.party_grid),
+            commercial_grids: l.commercial_grids.into_iter().map(Card::from).collect(),
+            compound: card(l.compound),
+            on_boundary: l.on_boundary,
+            overlap: l.overlap.into_iter().map(Card::from).collect(),
+        }
+    }
+}
+
+/// Where one point lies.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LookupAnswer {
+    /// The point in WGS84, after converting from the request's `crs`.
+    pub point: LonLat,
+    #[serde(flatten)]
+    pub place: Place,
+}
+
+/// Check, convert and locate one input point.
+pub fn answer_point(
+    snapshot: &Snapshot,
+    crs: Crs,
+    lon: f64,
+    lat: f64,
+) -> Result<LookupAnswer, LookupError> {
+    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+        return Err(LookupError::Lon(lon));
+    }
+    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        return Err(LookupError::Lat(lat));
+    }
+    let (x, y) = crs.to_wgs84(lon, lat);
+    Ok(LookupAnswer {
+        point: LonLat { lon: x, lat: y },
+        place: locate(snapshot, coord!(x: x, y: y)).into(),
+    })
+}
+
+/// A registry entry an address query matched.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AddressMatch {
+    /// The registered address text.
+    pub address: String,
+    pub code: String,
+    /// How fine the match is: `room`, `unit`, `building`, `compound`, `road_number` or `road`.
+    pub level: String,
+    /// Confidence from 0 to 1: 1 for an exact match, less for each corrected character,
+    /// coarser fallback or missing part.
+    pub score: f64,
+    pub point: LonLat,
+}
+
+/// The answer to an address query: the match, close candidates, and where the match lies.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AddressAnswer {
+    /// The address as asked.
+    pub query: String,
+    /// The best registry entry, or null when nothing in the registry fits.
+    #[serde(rename = "match")]
+    pub matched: Option<AddressMatch>,
+    /// Other entries scoring within 0.1 of the match (the query is ambiguous), best first.
+    pub candidates: Vec<AddressMatch>,
+    /// Where the matched point lies; all nulls without a match.
+    #[serde(flatten)]
+    pub place: Place,
+}
+
+/// Match an address text against the registry and locate the match.
+pub fn answer_address(snapshot: &Snapshot, text: &str) -> Result<AddressAnswer, LookupError> {
+    let chars = text.chars().count();
+    if chars > MAX_ADDRESS_CHARS {
+        return Err(LookupError::AddressTooLong(chars));
+    }
+    if crate::address::normalize::strip(text).is_empty() {
+        return Err(LookupError::EmptyAddress);
+    }
+    let found = snapshot.find_address(text);
+    let to_match = |h: &crate::address::Hit| {
+        let f = snapshot.feature_at(h.feature)?;
+        let p = f.geometry.interior_point()?;
+        Some(AddressMatch {
+            address: f.name.clone(),
+            code: f.code.clone(),
+            level: h.level.as_str().to_string(),
+            score: (h.score * 1000.0).round() / 1000.0,
+            point: LonLat {
+                lon: p.x(),
+                lat: p.y(),
+            },
+        })
+    };
+    let matched = found.best.as_ref().and_then(to_match);
+    let place = matched.as_ref().map_or_else(Place::default, |m| {
+        locate(snapshot, coord!(x: m.point.lon, y: m.point.lat)).into()
+    });
+    Ok(AddressAnswer {
+        query: text.to_string(),
+        matched,
+        candidates: found.candidates.iter().filter_map(to_match).collect(),
+        place,
+    })
 }
 
 #[cfg(test)]
