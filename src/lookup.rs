@@ -108,14 +108,28 @@ pub enum LookupError {
     EmptyAddress,
     #[error("address has {0} characters; at most {MAX_ADDRESS_CHARS} are accepted")]
     AddressTooLong(usize),
+    #[error("{field} must be a {}number, got {text:?}", if *.finite { "finite " } else { "" })]
+    NotANumber {
+        field: String,
+        text: String,
+        finite: bool,
+    },
+    #[error("line {line}: no {name}")]
+    MissingField { line: usize, name: &'static str },
+    #[error("line {line}: {message}")]
+    Csv { line: usize, message: String },
 }
 
 impl LookupError {
     /// The stable error code the API reports.
     pub fn code(&self) -> &'static str {
         match self {
-            LookupError::Lon(_) | LookupError::Lat(_) => "invalid_coordinate",
+            LookupError::Lon(_) | LookupError::Lat(_) | LookupError::NotANumber { .. } => {
+                "invalid_coordinate"
+            }
             LookupError::EmptyAddress | LookupError::AddressTooLong(_) => "invalid_address",
+            LookupError::MissingField { .. } => "invalid_point",
+            LookupError::Csv { .. } => "invalid_csv",
         }
     }
 }
@@ -276,6 +290,206 @@ pub fn answer_address(snapshot: &Snapshot, text: &str) -> Result<AddressAnswer, 
         candidates: found.candidates.iter().filter_map(to_match).collect(),
         place,
     })
+}
+
+/// What one query asks: a point in the request's crs, or an address text.
+#[derive(Debug, Clone)]
+pub enum Query {
+    Point(f64, f64),
+    Address(String),
+}
+
+/// The answer to one query of either kind.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Answer {
+    Point(LookupAnswer),
+    Address(AddressAnswer),
+}
+
+impl Answer {
+    /// The point the answer is about (none for an unmatched address) and where it lies.
+    pub fn located(&self) -> (Option<LonLat>, &Place) {
+        match self {
+            Answer::Point(a) => (Some(a.point), &a.place),
+            Answer::Address(a) => (a.matched.as_ref().map(|m| m.point), &a.place),
+        }
+    }
+}
+
+/// Answer one query; `crs` applies to points only.
+pub fn answer(snapshot: &Snapshot, crs: Crs, q: Query) -> Result<Answer, LookupError> {
+    Ok(match q {
+        Query::Point(lon, lat) => Answer::Point(answer_point(snapshot, crs, lon, lat)?),
+        Query::Address(text) => Answer::Address(answer_address(snapshot, &text)?),
+    })
+}
+
+/// Parse a number given as text, naming the field when it is not one.
+pub fn parse_number(field: &str, text: &str) -> Result<f64, LookupError> {
+    let v: f64 = text.trim().parse().map_err(|_| LookupError::NotANumber {
+        field: field.to_string(),
+        text: text.to_string(),
+        finite: false,
+    })?;
+    if !v.is_finite() {
+        return Err(LookupError::NotANumber {
+            field: field.to_string(),
+            text: text.to_string(),
+            finite: true,
+        });
+    }
+    Ok(v)
+}
+
+/// Why a CSV batch is refused whole.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CsvError {
+    #[error("{0}")]
+    Header(String),
+    #[error("more than {0} rows")]
+    TooMany(usize),
+}
+
+/// One CSV row's id and query, or why the row is unusable.
+pub type CsvQuery = (String, Result<Query, LookupError>);
+
+/// Read a CSV batch with a header row naming `id` and `lon`, `lat` or `address` (any order). A
+/// row with a non-empty `address` asks for it, otherwise for its `lon` and `lat`. More than `max`
+/// rows is refused (so a huge file fails before it is all read).
+pub fn read_csv(body: &[u8], max: usize) -> Result<Vec<CsvQuery>, CsvError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(body);
+    let headers = reader
+        .headers()
+        .map_err(|e| CsvError::Header(format!("CSV header: {e}")))?
+        .clone();
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (lon, lat, address) = (column("lon"), column("lat"), column("address"));
+    let coords = lon.zip(lat);
+    let (Some(id), true) = (column("id"), coords.is_some() || address.is_some()) else {
+        return Err(CsvError::Header(format!(
+            "the CSV header must name the columns id, lon and lat, or id and address; found {:?}",
+            headers.iter().collect::<Vec<_>>()
+        )));
+    };
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        if rows.len() == max {
+            return Err(CsvError::TooMany(max + 1));
+        }
+        let line = i + 2;
+        let row = match record {
+            Err(e) => (
+                String::new(),
+                Err(LookupError::Csv {
+                    line,
+                    message: e.to_string(),
+                }),
+            ),
+            Ok(r) => {
+                let text = address.and_then(|c| r.get(c)).filter(|t| !t.is_empty());
+                let query = match (text, coords) {
+                    (Some(text), _) => Ok(Query::Address(text.to_string())),
+                    (None, Some((lon, lat))) => csv_point(&r, line, lon, lat),
+                    (None, None) => Err(LookupError::EmptyAddress),
+                };
+                (r.get(id).unwrap_or("").to_string(), query)
+            }
+        };
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn csv_point(
+    r: &csv::StringRecord,
+    line: usize,
+    lon: usize,
+    lat: usize,
+) -> Result<Query, LookupError> {
+    let field = |c: usize, name: &'static str| {
+        let text = r.get(c).ok_or(LookupError::MissingField { line, name })?;
+        parse_number(&format!("line {line}: {name}"), text)
+    };
+    Ok(Query::Point(field(lon, "lon")?, field(lat, "lat")?))
+}
+
+/// The columns of a CSV answer.
+pub const CSV_HEADER: [&str; 17] = [
+    "id",
+    "lon",
+    "lat",
+    "community_code",
+    "community_name",
+    "party_grid_code",
+    "party_grid_name",
+    "grid_worker",
+    "grid_worker_phone",
+    "commercial_grid_codes",
+    "compound_code",
+    "compound_name",
+    "on_boundary",
+    "error",
+    "matched_address",
+    "match_level",
+    "match_score",
+];
+
+/// One row of a CSV answer: the answer, or the error message in the `error` column.
+pub fn csv_row(id: String, result: Result<&Answer, &str>) -> Vec<String> {
+    let a = match result {
+        Ok(a) => a,
+        Err(message) => {
+            let mut row = vec![String::new(); CSV_HEADER.len()];
+            row[0] = id;
+            row[13] = message.to_string();
+            return row;
+        }
+    };
+    let (point, place) = a.located();
+    let code = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.code.clone());
+    let name = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.name.clone());
+    let contact = |k: &str| {
+        place
+            .party_grid
+            .as_ref()
+            .and_then(|c| c.contact.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let coord = |f: fn(LonLat) -> f64| point.map_or(String::new(), |p| f(p).to_string());
+    let matched = match a {
+        Answer::Address(a) => a.matched.as_ref(),
+        Answer::Point(_) => None,
+    };
+    vec![
+        id,
+        coord(|p| p.lon),
+        coord(|p| p.lat),
+        code(&place.community),
+        name(&place.community),
+        code(&place.party_grid),
+        name(&place.party_grid),
+        contact("grid_worker"),
+        contact("grid_worker_phone"),
+        place
+            .commercial_grids
+            .iter()
+            .map(|c| c.code.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
+        code(&place.compound),
+        name(&place.compound),
+        place.on_boundary.to_string(),
+        String::new(),
+        matched.map_or(String::new(), |m| m.address.clone()),
+        matched.map_or(String::new(), |m| m.level.clone()),
+        matched.map_or(String::new(), |m| m.score.to_string()),
+    ]
 }
 
 #[cfg(test)]

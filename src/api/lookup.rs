@@ -1,5 +1,6 @@
-//! `GET /v1/lookup` and `POST /v1/lookup`: which community and grid a point lies in, answered as
-//! a digital contact card (便民联系服务卡), one point or up to [`MAX_BATCH`] at a time, in JSON or CSV.
+//! `GET /v1/lookup` and `POST /v1/lookup`: which community and grid a point or a standard address
+//! lies in, answered as a digital contact card (便民联系服务卡), one query or up to [`MAX_BATCH`] at
+//! a time, in JSON or CSV. The answers are built by [`crate::lookup`]; this is the HTTP edge.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -11,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, query_pairs};
-use crate::lookup::{self, AddressAnswer, Card, LonLat, LookupAnswer, LookupError, Place};
+use crate::lookup::{self, Answer, CsvError, LookupError, Query};
 use crate::snapshot::Snapshot;
 use crate::spatial::crs::Crs;
 
@@ -24,53 +25,13 @@ impl From<LookupError> for ApiError {
     }
 }
 
-/// What one query asks: a point in the request's crs, or an address text.
-#[derive(Debug, Clone)]
-pub enum Query {
-    Point(f64, f64),
-    Address(String),
-}
-
-/// The answer to one query of either kind.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum Answer {
-    Point(LookupAnswer),
-    Address(AddressAnswer),
-}
-
-impl Answer {
-    /// The point the answer is about (none for an unmatched address) and where it lies.
-    fn located(&self) -> (Option<LonLat>, &Place) {
-        match self {
-            Answer::Point(a) => (Some(a.point), &a.place),
-            Answer::Address(a) => (a.matched.as_ref().map(|m| m.point), &a.place),
-        }
-    }
-}
-
 fn answer(snapshot: &Snapshot, crs: Crs, q: Query) -> Result<Answer, ApiError> {
-    Ok(match q {
-        Query::Point(lon, lat) => Answer::Point(lookup::answer_point(snapshot, crs, lon, lat)?),
-        Query::Address(text) => Answer::Address(lookup::answer_address(snapshot, &text)?),
-    })
+    Ok(lookup::answer(snapshot, crs, q)?)
 }
 
 /// Parse a number given as text, naming the field when it is not one.
 fn parse_number(field: &str, text: &str) -> Result<f64, ApiError> {
-    let v: f64 = text.trim().parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_coordinate",
-            format!("{field} must be a number, got {text:?}"),
-        )
-    })?;
-    if !v.is_finite() {
-        return Err(ApiError::bad_request(
-            "invalid_coordinate",
-            format!("{field} must be a finite number, got {text:?}"),
-        ));
-    }
-    Ok(v)
+    Ok(lookup::parse_number(field, text)?)
 }
 
 fn parse_crs(text: &str) -> Result<Crs, ApiError> {
@@ -377,166 +338,34 @@ fn json_item(index: usize, item: Value) -> Item {
     (id, point)
 }
 
-/// Parse a CSV batch with a header row naming `id` and `lon`, `lat` or `address` (in any order).
-/// A row with a non-empty `address` asks for it; otherwise its `lon` and `lat`.
+/// Parse a CSV batch ([`lookup::read_csv`]); a bad row gets its own error.
 fn parse_csv(body: &[u8]) -> Result<Vec<Item>, ApiError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::bad_request("invalid_csv", format!("CSV header: {e}")))?
-        .clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (id, lon, lat, address) = (
-        column("id"),
-        column("lon"),
-        column("lat"),
-        column("address"),
-    );
-    let coords = lon.zip(lat);
-    let (Some(id), true) = (id, coords.is_some() || address.is_some()) else {
-        return Err(ApiError::bad_request(
-            "invalid_csv",
-            format!(
-                "the CSV header must name the columns id, lon and lat, or id and address; found {:?}",
-                headers.iter().collect::<Vec<_>>()
-            ),
-        ));
-    };
-    let mut items = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        if items.len() == MAX_BATCH {
-            return Err(too_many(MAX_BATCH + 1));
-        }
-        let line = i + 2;
-        let item = match record {
-            Err(e) => (
-                Value::Null,
-                Err(ApiError::bad_request(
-                    "invalid_csv",
-                    format!("line {line}: {e}"),
-                )),
-            ),
-            Ok(r) => {
-                let id = Value::String(r.get(id).unwrap_or("").to_string());
-                let text = address.and_then(|c| r.get(c)).filter(|t| !t.is_empty());
-                let query = match (text, coords) {
-                    (Some(text), _) => Ok(Query::Address(text.to_string())),
-                    (None, Some((lon, lat))) => csv_point(&r, line, lon, lat),
-                    (None, None) => Err(ApiError::bad_request(
-                        "invalid_address",
-                        format!("line {line}: no address"),
-                    )),
-                };
-                (id, query)
-            }
-        };
-        items.push(item);
-    }
-    Ok(items)
+    let rows = lookup::read_csv(body, MAX_BATCH).map_err(|e| match e {
+        CsvError::TooMany(n) => too_many(n),
+        CsvError::Header(_) => ApiError::bad_request("invalid_csv", e.to_string()),
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, q)| (Value::String(id), q.map_err(ApiError::from)))
+        .collect())
 }
 
-fn csv_point(
-    r: &csv::StringRecord,
-    line: usize,
-    lon: usize,
-    lat: usize,
-) -> Result<Query, ApiError> {
-    let field = |c: usize, name: &str| {
-        r.get(c).ok_or_else(|| {
-            ApiError::bad_request("invalid_point", format!("line {line}: no {name}"))
-        })
-    };
-    let x = field(lon, "lon").and_then(|t| parse_number(&format!("line {line}: lon"), t))?;
-    let y = field(lat, "lat").and_then(|t| parse_number(&format!("line {line}: lat"), t))?;
-    Ok(Query::Point(x, y))
-}
-
-/// The batch as CSV: one row per input point, in order.
+/// The batch as CSV: one row per input point, in order ([`lookup::csv_row`]).
 fn csv_response(results: &[BatchItem]) -> Response {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "id",
-        "lon",
-        "lat",
-        "community_code",
-        "community_name",
-        "party_grid_code",
-        "party_grid_name",
-        "grid_worker",
-        "grid_worker_phone",
-        "commercial_grid_codes",
-        "compound_code",
-        "compound_name",
-        "on_boundary",
-        "error",
-        "matched_address",
-        "match_level",
-        "match_score",
-    ];
     // Writing into a Vec cannot fail; a failure would only drop a row.
-    let _ = w.write_record(header);
+    let _ = w.write_record(lookup::CSV_HEADER);
     for item in results {
         let id = match &item.id {
             Value::String(s) => s.clone(),
             Value::Null => String::new(),
             other => other.to_string(),
         };
-        let row = match (&item.answer, &item.error) {
-            (Some(a), _) => {
-                let (point, place) = a.located();
-                let code = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.code.clone());
-                let name = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.name.clone());
-                let contact = |k: &str| {
-                    place
-                        .party_grid
-                        .as_ref()
-                        .and_then(|c| c.contact.get(k))
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
-                };
-                let coord =
-                    |f: fn(LonLat) -> f64| point.map_or(String::new(), |p| f(p).to_string());
-                let matched = match a {
-                    Answer::Address(a) => a.matched.as_ref(),
-                    Answer::Point(_) => None,
-                };
-                vec![
-                    id,
-                    coord(|p| p.lon),
-                    coord(|p| p.lat),
-                    code(&place.community),
-                    name(&place.community),
-                    code(&place.party_grid),
-                    name(&place.party_grid),
-                    contact("grid_worker"),
-                    contact("grid_worker_phone"),
-                    place
-                        .commercial_grids
-                        .iter()
-                        .map(|c| c.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                    code(&place.compound),
-                    name(&place.compound),
-                    place.on_boundary.to_string(),
-                    String::new(),
-                    matched.map_or(String::new(), |m| m.address.clone()),
-                    matched.map_or(String::new(), |m| m.level.clone()),
-                    matched.map_or(String::new(), |m| m.score.to_string()),
-                ]
-            }
-            (None, e) => {
-                let mut row = vec![String::new(); header.len()];
-                row[0] = id;
-                row[13] = e.as_ref().map_or(String::new(), |e| e.message.clone());
-                row
-            }
+        let result = match (&item.answer, &item.error) {
+            (Some(a), _) => Ok(a),
+            (None, e) => Err(e.as_ref().map_or("", |e| e.message.as_str())),
         };
-        let _ = w.write_record(&row);
+        let _ = w.write_record(lookup::csv_row(id, result));
     }
     let bytes = w.into_inner().unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response()

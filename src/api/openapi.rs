@@ -6,8 +6,8 @@ use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorResponse};
 use super::health::Health;
-use super::lookup::{Answer, BatchAnswer, BatchItem};
-use crate::lookup::{AddressAnswer, AddressMatch, Card, LonLat, LookupAnswer, Place};
+use super::lookup::{BatchAnswer, BatchItem};
+use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAnswer, Place};
 
 #[derive(OpenApi)]
 #[openapi(
