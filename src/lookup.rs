@@ -417,6 +417,30 @@ fn csv_point(
     Ok(Query::Point(field(lon, "lon")?, field(lat, "lat")?))
 }
 
+/// Answer every row of a CSV batch and write the CSV answer (header first) to `out`, calling
+/// `done` after each row (for a progress bar).
+pub fn write_csv_batch(
+    snapshot: &Snapshot,
+    crs: Crs,
+    rows: Vec<CsvQuery>,
+    out: impl std::io::Write,
+    mut done: impl FnMut(),
+) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_HEADER)?;
+    for (id, query) in rows {
+        let result = query.and_then(|q| answer(snapshot, crs, q));
+        let row = match &result {
+            Ok(a) => csv_row(id, Ok(a)),
+            Err(e) => csv_row(id, Err(&e.to_string())),
+        };
+        w.write_record(row)?;
+        done();
+    }
+    w.flush()?;
+    Ok(())
+}
+
 /// The columns of a CSV answer.
 pub const CSV_HEADER: [&str; 17] = [
     "id",
