@@ -313,13 +313,32 @@ impl AddressIndex {
                 });
             }
         } else {
-            let q = parse(&text);
+            let q = self.resplit(parse(&text));
             self.compound_hits(&q, &mut hits);
             if hits.is_empty() {
                 self.road_hits(&q, &mut hits);
             }
         }
         rank(hits)
+    }
+
+    /// A compound written straight before its road (`华庭苑铁炉街90号`) parses as one long road
+    /// name, since the parser cannot know where the compound ends. When that road is unknown but
+    /// ends in a known one, the rest is the compound.
+    fn resplit(&self, mut q: Parts) -> Parts {
+        let Some(road) = q.road.clone() else { return q };
+        if q.compound.is_some() || self.roads.ids.contains_key(&road) {
+            return q;
+        }
+        let split = road
+            .char_indices()
+            .skip(1)
+            .find(|&(at, _)| self.roads.ids.contains_key(&road[at..]));
+        if let Some((at, _)) = split {
+            q.compound = Some(compound_key(&road[..at]));
+            q.road = Some(road[at..].to_string());
+        }
+        q
     }
 
     fn compound_hits(&self, q: &Parts, hits: &mut Vec<Hit>) {
@@ -336,8 +355,11 @@ impl AddressIndex {
                 .collect(),
             None => Vec::new(),
         };
-        // A query that names a compound we do not know is not in the compound at its number.
+        // A query that names a compound we do not know is not in the compound at its number; one
+        // that names no building, unit or room means the road number itself.
+        let inside = q.building.is_some() || q.unit.is_some() || q.room.is_some();
         if q.compound.is_none()
+            && inside
             && let Some(n) = &q.number
         {
             for (road, d) in &roads {
@@ -569,6 +591,15 @@ mod tests {
         assert_eq!(code(&fs, &ix.find("体育路21号")), "n21@road_number");
         assert_eq!(code(&fs, &ix.find("体育路22号")), "n21@road");
         assert_eq!(code(&fs, &ix.find("体育路")), "n19@road");
+    }
+
+    #[test]
+    fn compound_written_against_its_road() {
+        let (fs, ix) = registry();
+        assert_eq!(code(&fs, &ix.find("碧水嘉园体育路19号")), "c@compound");
+        assert_eq!(code(&fs, &ix.find("新城新村人民街8号")), "d@compound");
+        // The road number alone is the road-number entry, not the compound there.
+        assert_eq!(code(&fs, &ix.find("人民街8号")), "d2@road_number");
     }
 
     #[test]

@@ -93,7 +93,8 @@ pub fn drop_prefixes(text: &str) -> &str {
                 break 'outer;
             }
             let tail = &rest[head.len()..];
-            if tail.is_empty() {
+            // `…柴市` before `路924号` is the start of a road name (柴市路), not a city.
+            if tail.is_empty() || tail.starts_with(['路', '街', '巷', '道']) {
                 break 'outer;
             }
             rest = tail;
@@ -287,6 +288,7 @@ mod tests {
         assert_eq!(normalize("金水区阳光小区3栋"), "阳光小区3栋");
         assert_eq!(normalize("科技园区1号"), "科技园区1号");
         assert_eq!(normalize("市政花园2栋"), "市政花园2栋");
+        assert_eq!(normalize("锦绣家园柴市路924号"), "锦绣家园柴市路924号");
         // A road is not a district.
         assert_eq!(normalize("体育路19号"), "体育路19号");
         // Nothing left would mean nothing to match: keep it.
