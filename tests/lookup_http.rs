@@ -225,15 +225,7 @@ async fn a_batch_answers_in_order_with_per_item_errors() {
         {"id": "e", "lat": 34.75},
         7,
     ]});
-    let (status, text) = post(
-        &app,
-        "application/json",
-        "application/json",
-        body.to_string(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    let v: Value = serde_json::from_str(&text).unwrap();
+    let v = post_json(&app, &body).await;
     let r = v["results"].as_array().unwrap();
     assert_eq!(r.len(), 6);
     assert_eq!(r[0]["id"], "a");
@@ -269,10 +261,7 @@ async fn csv_in_and_out() {
     let body = "id,lon,lat\np1,113.62,34.75\np2,oops,34.75\np3,113.68,34.75\n".to_string();
     let (status, text) = post(&app, "text/csv", "text/csv", body).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    let rows: Vec<Vec<String>> = csv::Reader::from_reader(text.as_bytes())
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
+    let rows = csv_rows(&text);
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0][0], "p1");
     assert_eq!(rows[0][5], "410105001001001");
@@ -489,40 +478,19 @@ async fn batches_take_addresses_in_json_and_csv() {
         {"id": "d", "address": 5},
         {"id": "e", "address": ""},
     ]});
-    let (status, text) = post(
-        &app,
-        "application/json",
-        "application/json",
-        body.to_string(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    let v: Value = serde_json::from_str(&text).unwrap();
+    let v = post_json(&app, &body).await;
     let r = &v["results"];
     assert_eq!(r[0]["match"]["code"], "A5");
     assert_eq!(r[0]["party_grid"]["code"], "410105001001002");
     assert_eq!(r[1]["party_grid"]["code"], "410105001001001");
-    assert!(
-        r[2]["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not both")
-    );
-    assert!(
-        r[3]["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("must be a string")
-    );
+    assert!(message(&r[2]).contains("not both"));
+    assert!(message(&r[3]).contains("must be a string"));
     assert_eq!(r[4]["error"]["code"], "invalid_address");
 
     let body = "id,address\nx,建设路1号幸福家园3栋2单元501室\ny,无名路1号\n".to_string();
     let (status, text) = post(&app, "text/csv", "text/csv", body).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    let rows: Vec<Vec<String>> = csv::Reader::from_reader(text.as_bytes())
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
+    let rows = csv_rows(&text);
     assert_eq!(rows[0][5], "410105001001001");
     assert_eq!(rows[0][14], "建设路1号幸福家园3栋2单元501室");
     assert_eq!(rows[0][15], "room");
@@ -531,6 +499,31 @@ async fn batches_take_addresses_in_json_and_csv() {
 
     let (status, text) = post(&app, "text/csv", "text/csv", "id,name\nx,y\n".into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+}
+
+/// POST a JSON batch, expecting a 200; the answer.
+async fn post_json(app: &axum::Router, body: &Value) -> Value {
+    let (status, text) = post(
+        app,
+        "application/json",
+        "application/json",
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+/// The error message of one batch result.
+fn message(item: &Value) -> &str {
+    item["error"]["message"].as_str().unwrap_or_default()
 }
 
 fn urlencode(s: &str) -> String {
