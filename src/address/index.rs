@@ -14,7 +14,8 @@
 //! 3. **Road number**: the road (fuzzy like compounds) and house number. An unknown number on a
 //!    known road answers the nearest registered number on that road at level `road` (score 0.5).
 //!
-//! Every fuzzy name costs 0.15 per edit. The best hit is the match; hits within
+//! Every fuzzy name costs 0.15 per edit; a compound whose registered road number differs from the
+//! query's costs 0.05 (that is what tells 锦绣家园 from 锦绣嘉园 when a typo is one edit from both). The best hit is the match; hits within
 //! [`AMBIGUITY_MARGIN`] of it are the candidates.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -93,6 +94,8 @@ pub const AMBIGUITY_MARGIN: f64 = 0.1;
 pub const MAX_CANDIDATES: usize = 5;
 const EDIT_COST: f64 = 0.15;
 const FALLBACK_COST: f64 = 0.1;
+/// A compound whose registered road number is not the one the query gives.
+const MISMATCH_COST: f64 = 0.05;
 
 /// Names (of roads, or of compounds) with a bigram index for fuzzy lookup.
 #[derive(Debug, Default)]
@@ -367,8 +370,19 @@ impl AddressIndex {
                 compounds.extend(at.into_iter().flatten().map(|c| (c.clone(), *d)));
             }
         }
+        // The compounds registered at the query's road number, to tell apart two compound names
+        // one typo is equally close to.
+        let at_number: Vec<&String> = match &q.number {
+            Some(n) => roads
+                .iter()
+                .filter_map(|(road, _)| self.compounds_at.get(&(road.to_string(), n.clone())))
+                .flatten()
+                .collect(),
+            None => Vec::new(),
+        };
         for (c, edits) in compounds {
-            let base = 1.0 - EDIT_COST * edits as f64;
+            let elsewhere = !at_number.is_empty() && !at_number.contains(&&c);
+            let base = 1.0 - EDIT_COST * edits as f64 - if elsewhere { MISMATCH_COST } else { 0.0 };
             if let Some(mut hit) = self.in_compound(&c, q) {
                 hit.score = (hit.score - (1.0 - base)).max(0.0);
                 hits.push(hit);
@@ -591,6 +605,17 @@ mod tests {
         assert_eq!(code(&fs, &ix.find("体育路21号")), "n21@road_number");
         assert_eq!(code(&fs, &ix.find("体育路22号")), "n21@road");
         assert_eq!(code(&fs, &ix.find("体育路")), "n19@road");
+    }
+
+    #[test]
+    fn the_road_number_decides_between_equally_close_names() {
+        let features = vec![
+            entry("a", "体育路1号锦绣家园", json!({})),
+            entry("b", "人民街2号锦绣嘉园", json!({})),
+        ];
+        let ix = AddressIndex::new(&features);
+        assert_eq!(code(&features, &ix.find("人民街2号锦绣丽园")), "b@compound");
+        assert_eq!(code(&features, &ix.find("体育路1号锦绣丽园")), "a@compound");
     }
 
     #[test]
