@@ -129,15 +129,23 @@ impl Names {
         if let Some(&id) = self.ids.get(q) {
             return vec![(&self.names[id], 0)];
         }
-        let mut seen = HashSet::new();
+        // One edit changes at most two of the padded bigrams, so a name within one edit shares
+        // all but two of the query's; counting first keeps edit distances to a few names.
         let q_len = q.chars().count();
-        let mut out: Vec<(&str, usize)> = bigrams(q)
-            .filter_map(|g| self.grams.get(&g))
-            .flatten()
-            .filter(|&&id| seen.insert(id))
-            .filter_map(|&id| {
+        let mut shared: HashMap<usize, usize> = HashMap::new();
+        for g in bigrams(q) {
+            for &id in self.grams.get(&g).into_iter().flatten() {
+                *shared.entry(id).or_default() += 1;
+            }
+        }
+        let needed = (q_len + 1).saturating_sub(2);
+        let mut out: Vec<(&str, usize)> = shared
+            .into_iter()
+            .filter(|&(_, n)| n >= needed)
+            .filter_map(|(id, _)| {
                 let name = &self.names[id];
-                if q_len.max(name.chars().count()) < 3 {
+                let len = name.chars().count();
+                if q_len.max(len) < 3 || q_len.abs_diff(len) > 1 {
                     return None;
                 }
                 let d = edit_distance(q, name);
