@@ -128,6 +128,9 @@ impl LookupError {
                 "invalid_coordinate"
             }
             LookupError::EmptyAddress | LookupError::AddressTooLong(_) => "invalid_address",
+            LookupError::MissingField {
+                name: "address", ..
+            } => "invalid_address",
             LookupError::MissingField { .. } => "invalid_point",
             LookupError::Csv { .. } => "invalid_csv",
         }
@@ -394,7 +397,10 @@ pub fn read_csv(body: &[u8], max: usize) -> Result<Vec<CsvQuery>, CsvError> {
                 let query = match (text, coords) {
                     (Some(text), _) => Ok(Query::Address(text.to_string())),
                     (None, Some((lon, lat))) => csv_point(&r, line, lon, lat),
-                    (None, None) => Err(LookupError::EmptyAddress),
+                    (None, None) => Err(LookupError::MissingField {
+                        line,
+                        name: "address",
+                    }),
                 };
                 (r.get(id).unwrap_or("").to_string(), query)
             }

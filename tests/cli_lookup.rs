@@ -65,7 +65,7 @@ fn points_addresses_and_csv_batches() {
     assert_eq!(rows.len(), 3, "{out}");
     assert!(rows[0].starts_with("id,lon,lat,community_code"));
     assert!(rows[1].starts_with("a,116.41,39.91,") && rows[1].ends_with(",road_number,1"));
-    assert!(rows[2].contains("address is empty"), "{out}");
+    assert!(rows[2].contains("line 3: no address"), "{out}");
 
     let bad = gridmap(&data, &["lookup", "--address", ""]);
     assert!(!bad.status.success());
