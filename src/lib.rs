@@ -4,6 +4,7 @@
 //! read; edits go through one validated transaction and publish a new snapshot. Pure geometry
 //! ([`spatial`]) knows nothing of HTTP or SQL; [`api`] and [`store`] are thin edges around it.
 
+pub mod address;
 pub mod api;
 pub mod demo;
 pub mod io;

@@ -9,10 +9,14 @@
 //! party grid, the chosen community) holds the point only on its boundary. The same rule picks one
 //! party grid where two overlap (a data fault), and the answer lists every candidate in `overlap`.
 
-use geo::Coord;
+use geo::{Coord, InteriorPoint, coord};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
+use crate::spatial::crs::Crs;
 use crate::spatial::locate::Position;
 
 /// Where a point lies.
@@ -73,6 +77,449 @@ pub fn locate(snapshot: &Snapshot, p: Coord<f64>) -> Located<'_> {
         on_boundary,
         overlap,
     }
+}
+
+/// Properties copied onto the contact card when a feature has them.
+const CARD_KEYS: [&str; 9] = [
+    "grid_worker",
+    "grid_worker_phone",
+    "grid_leader",
+    "grid_leader_phone",
+    "office_address",
+    "office_phone",
+    "party_org",
+    "address",
+    "phone",
+];
+
+/// Longest address text a lookup takes, in characters: real addresses are far shorter, and the
+/// bound keeps fuzzy matching cheap.
+pub const MAX_ADDRESS_CHARS: usize = 200;
+
+/// Why a lookup has no answer: the input is unusable. The API turns it into a 400, the CLI into
+/// an error message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LookupError {
+    #[error("lon {0} is out of range (-180 to 180)")]
+    Lon(f64),
+    #[error("lat {0} is out of range (-90 to 90)")]
+    Lat(f64),
+    #[error("address is empty (after removing spaces and punctuation)")]
+    EmptyAddress,
+    #[error("address has {0} characters; at most {MAX_ADDRESS_CHARS} are accepted")]
+    AddressTooLong(usize),
+    #[error("{field} must be a {}number, got {text:?}", if *.finite { "finite " } else { "" })]
+    NotANumber {
+        field: String,
+        text: String,
+        finite: bool,
+    },
+    #[error("line {line}: no {name}")]
+    MissingField { line: usize, name: &'static str },
+    #[error("line {line}: {message}")]
+    Csv { line: usize, message: String },
+}
+
+impl LookupError {
+    /// The stable error code the API reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LookupError::Lon(_) | LookupError::Lat(_) | LookupError::NotANumber { .. } => {
+                "invalid_coordinate"
+            }
+            LookupError::EmptyAddress | LookupError::AddressTooLong(_) => "invalid_address",
+            LookupError::MissingField {
+                name: "address", ..
+            } => "invalid_address",
+            LookupError::MissingField { .. } => "invalid_point",
+            LookupError::Csv { .. } => "invalid_csv",
+        }
+    }
+}
+
+/// A feature on the contact card: its code and name and the contact details the data has.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Card {
+    pub code: String,
+    pub name: String,
+    /// Grid worker, phones, office address, party organisation… — only the keys the data has.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub contact: Map<String, Value>,
+}
+
+impl From<&Feature> for Card {
+    fn from(f: &Feature) -> Card {
+        let contact = CARD_KEYS
+            .iter()
+            .filter_map(|&k| f.properties.get(k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        Card {
+            code: f.code.clone(),
+            name: f.name.clone(),
+            contact,
+        }
+    }
+}
+
+/// A WGS84 longitude-latitude.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct LonLat {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// Where a point lies, as a contact card (便民联系服务卡); all nulls outside the subdistrict.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Place {
+    pub subdistrict: Option<Card>,
+    pub community: Option<Card>,
+    /// The party grid responsible for the point (by the boundary rule when it is on a shared edge).
+    pub party_grid: Option<Card>,
+    /// Every commercial grid that contains the point.
+    pub commercial_grids: Vec<Card>,
+    pub compound: Option<Card>,
+    /// The point lies on the boundary of the chosen grid (or community); it was given to the
+    /// grid with the smallest code.
+    pub on_boundary: bool,
+    /// Every party grid that contains the point, when more than one does (a data fault).
+    pub overlap: Vec<Card>,
+}
+
+impl From<Located<'_>> for Place {
+    fn from(l: Located<'_>) -> Place {
+        let card = |f: Option<&Feature>| f.map(Card::from);
+        Place {
+            subdistrict: card(l.subdistrict),
+            community: card(l.community),
+            party_grid: card(l.party_grid),
+            commercial_grids: l.commercial_grids.into_iter().map(Card::from).collect(),
+            compound: card(l.compound),
+            on_boundary: l.on_boundary,
+            overlap: l.overlap.into_iter().map(Card::from).collect(),
+        }
+    }
+}
+
+/// Where one point lies.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LookupAnswer {
+    /// The point in WGS84, after converting from the request's `crs`.
+    pub point: LonLat,
+    #[serde(flatten)]
+    pub place: Place,
+}
+
+/// Check, convert and locate one input point.
+pub fn answer_point(
+    snapshot: &Snapshot,
+    crs: Crs,
+    lon: f64,
+    lat: f64,
+) -> Result<LookupAnswer, LookupError> {
+    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+        return Err(LookupError::Lon(lon));
+    }
+    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+        return Err(LookupError::Lat(lat));
+    }
+    let (x, y) = crs.to_wgs84(lon, lat);
+    Ok(LookupAnswer {
+        point: LonLat { lon: x, lat: y },
+        place: locate(snapshot, coord!(x: x, y: y)).into(),
+    })
+}
+
+/// A registry entry an address query matched.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AddressMatch {
+    /// The registered address text.
+    pub address: String,
+    pub code: String,
+    /// How fine the match is: `room`, `unit`, `building`, `compound`, `road_number` or `road`.
+    pub level: String,
+    /// Confidence from 0 to 1: 1 for an exact match, less for each corrected character,
+    /// coarser fallback or missing part.
+    pub score: f64,
+    pub point: LonLat,
+}
+
+/// The answer to an address query: the match, close candidates, and where the match lies.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AddressAnswer {
+    /// The address as asked.
+    pub query: String,
+    /// The best registry entry, or null when nothing in the registry fits.
+    #[serde(rename = "match")]
+    pub matched: Option<AddressMatch>,
+    /// Other entries scoring within 0.1 of the match (the query is ambiguous), best first.
+    pub candidates: Vec<AddressMatch>,
+    /// Where the matched point lies; all nulls without a match.
+    #[serde(flatten)]
+    pub place: Place,
+}
+
+/// Match an address text against the registry and locate the match.
+pub fn answer_address(snapshot: &Snapshot, text: &str) -> Result<AddressAnswer, LookupError> {
+    let chars = text.chars().count();
+    if chars > MAX_ADDRESS_CHARS {
+        return Err(LookupError::AddressTooLong(chars));
+    }
+    if crate::address::normalize::strip(text).is_empty() {
+        return Err(LookupError::EmptyAddress);
+    }
+    let found = snapshot.find_address(text);
+    let to_match = |h: &crate::address::Hit| {
+        let f = snapshot.feature_at(h.feature)?;
+        let p = f.geometry.interior_point()?;
+        Some(AddressMatch {
+            address: f.name.clone(),
+            code: f.code.clone(),
+            level: h.level.as_str().to_string(),
+            score: (h.score * 1000.0).round() / 1000.0,
+            point: LonLat {
+                lon: p.x(),
+                lat: p.y(),
+            },
+        })
+    };
+    let matched = found.best.as_ref().and_then(to_match);
+    let place = matched.as_ref().map_or_else(Place::default, |m| {
+        locate(snapshot, coord!(x: m.point.lon, y: m.point.lat)).into()
+    });
+    Ok(AddressAnswer {
+        query: text.to_string(),
+        matched,
+        candidates: found.candidates.iter().filter_map(to_match).collect(),
+        place,
+    })
+}
+
+/// What one query asks: a point in the request's crs, or an address text.
+#[derive(Debug, Clone)]
+pub enum Query {
+    Point(f64, f64),
+    Address(String),
+}
+
+/// The answer to one query of either kind.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Answer {
+    Point(LookupAnswer),
+    Address(AddressAnswer),
+}
+
+impl Answer {
+    /// The point the answer is about (none for an unmatched address) and where it lies.
+    pub fn located(&self) -> (Option<LonLat>, &Place) {
+        match self {
+            Answer::Point(a) => (Some(a.point), &a.place),
+            Answer::Address(a) => (a.matched.as_ref().map(|m| m.point), &a.place),
+        }
+    }
+}
+
+/// Answer one query; `crs` applies to points only.
+pub fn answer(snapshot: &Snapshot, crs: Crs, q: Query) -> Result<Answer, LookupError> {
+    Ok(match q {
+        Query::Point(lon, lat) => Answer::Point(answer_point(snapshot, crs, lon, lat)?),
+        Query::Address(text) => Answer::Address(answer_address(snapshot, &text)?),
+    })
+}
+
+/// Parse a number given as text, naming the field when it is not one.
+pub fn parse_number(field: &str, text: &str) -> Result<f64, LookupError> {
+    let v: f64 = text.trim().parse().map_err(|_| LookupError::NotANumber {
+        field: field.to_string(),
+        text: text.to_string(),
+        finite: false,
+    })?;
+    if !v.is_finite() {
+        return Err(LookupError::NotANumber {
+            field: field.to_string(),
+            text: text.to_string(),
+            finite: true,
+        });
+    }
+    Ok(v)
+}
+
+/// Why a CSV batch is refused whole.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CsvError {
+    #[error("{0}")]
+    Header(String),
+    #[error("more than {0} rows")]
+    TooMany(usize),
+}
+
+/// One CSV row's id and query, or why the row is unusable.
+pub type CsvQuery = (String, Result<Query, LookupError>);
+
+/// Read a CSV batch with a header row naming `id` and `lon`, `lat` or `address` (any order). A
+/// row with a non-empty `address` asks for it, otherwise for its `lon` and `lat`. More than `max`
+/// rows is refused (so a huge file fails before it is all read).
+pub fn read_csv(body: &[u8], max: usize) -> Result<Vec<CsvQuery>, CsvError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(body);
+    let headers = reader
+        .headers()
+        .map_err(|e| CsvError::Header(format!("CSV header: {e}")))?
+        .clone();
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let (lon, lat, address) = (column("lon"), column("lat"), column("address"));
+    let coords = lon.zip(lat);
+    let (Some(id), true) = (column("id"), coords.is_some() || address.is_some()) else {
+        return Err(CsvError::Header(format!(
+            "the CSV header must name the columns id, lon and lat, or id and address; found {:?}",
+            headers.iter().collect::<Vec<_>>()
+        )));
+    };
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        if rows.len() == max {
+            return Err(CsvError::TooMany(max + 1));
+        }
+        let line = i + 2;
+        let row = match record {
+            Err(e) => (
+                String::new(),
+                Err(LookupError::Csv {
+                    line,
+                    message: e.to_string(),
+                }),
+            ),
+            Ok(r) => {
+                let text = address.and_then(|c| r.get(c)).filter(|t| !t.is_empty());
+                let query = match (text, coords) {
+                    (Some(text), _) => Ok(Query::Address(text.to_string())),
+                    (None, Some((lon, lat))) => csv_point(&r, line, lon, lat),
+                    (None, None) => Err(LookupError::MissingField {
+                        line,
+                        name: "address",
+                    }),
+                };
+                (r.get(id).unwrap_or("").to_string(), query)
+            }
+        };
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn csv_point(
+    r: &csv::StringRecord,
+    line: usize,
+    lon: usize,
+    lat: usize,
+) -> Result<Query, LookupError> {
+    let field = |c: usize, name: &'static str| {
+        let text = r.get(c).ok_or(LookupError::MissingField { line, name })?;
+        parse_number(&format!("line {line}: {name}"), text)
+    };
+    Ok(Query::Point(field(lon, "lon")?, field(lat, "lat")?))
+}
+
+/// Answer every row of a CSV batch and write the CSV answer (header first) to `out`, calling
+/// `done` after each row (for a progress bar).
+pub fn write_csv_batch(
+    snapshot: &Snapshot,
+    crs: Crs,
+    rows: Vec<CsvQuery>,
+    out: impl std::io::Write,
+    mut done: impl FnMut(),
+) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_HEADER)?;
+    for (id, query) in rows {
+        let result = query.and_then(|q| answer(snapshot, crs, q));
+        let row = match &result {
+            Ok(a) => csv_row(id, Ok(a)),
+            Err(e) => csv_row(id, Err(&e.to_string())),
+        };
+        w.write_record(row)?;
+        done();
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The columns of a CSV answer.
+pub const CSV_HEADER: [&str; 17] = [
+    "id",
+    "lon",
+    "lat",
+    "community_code",
+    "community_name",
+    "party_grid_code",
+    "party_grid_name",
+    "grid_worker",
+    "grid_worker_phone",
+    "commercial_grid_codes",
+    "compound_code",
+    "compound_name",
+    "on_boundary",
+    "error",
+    "matched_address",
+    "match_level",
+    "match_score",
+];
+
+/// One row of a CSV answer: the answer, or the error message in the `error` column.
+pub fn csv_row(id: String, result: Result<&Answer, &str>) -> Vec<String> {
+    let a = match result {
+        Ok(a) => a,
+        Err(message) => {
+            let mut row = vec![String::new(); CSV_HEADER.len()];
+            row[0] = id;
+            row[13] = message.to_string();
+            return row;
+        }
+    };
+    let (point, place) = a.located();
+    let code = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.code.clone());
+    let name = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.name.clone());
+    let contact = |k: &str| {
+        place
+            .party_grid
+            .as_ref()
+            .and_then(|c| c.contact.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let coord = |f: fn(LonLat) -> f64| point.map_or(String::new(), |p| f(p).to_string());
+    let matched = match a {
+        Answer::Address(a) => a.matched.as_ref(),
+        Answer::Point(_) => None,
+    };
+    vec![
+        id,
+        coord(|p| p.lon),
+        coord(|p| p.lat),
+        code(&place.community),
+        name(&place.community),
+        code(&place.party_grid),
+        name(&place.party_grid),
+        contact("grid_worker"),
+        contact("grid_worker_phone"),
+        place
+            .commercial_grids
+            .iter()
+            .map(|c| c.code.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
+        code(&place.compound),
+        name(&place.compound),
+        place.on_boundary.to_string(),
+        String::new(),
+        matched.map_or(String::new(), |m| m.address.clone()),
+        matched.map_or(String::new(), |m| m.level.clone()),
+        matched.map_or(String::new(), |m| m.score.to_string()),
+    ]
 }
 
 #[cfg(test)]

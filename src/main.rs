@@ -4,8 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::io::IsTerminal;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use tracing::info;
 
 use gridmap::api::{self, AppState};
@@ -13,6 +16,7 @@ use gridmap::demo::{self, Scale};
 use gridmap::io::{self, FieldMapping, ImportOptions};
 use gridmap::model::{Change, ChangeSet, Layer};
 use gridmap::snapshot::{Snapshot, SnapshotCell};
+use gridmap::spatial::crs::Crs;
 use gridmap::store::{self, Store, StoreConfig};
 
 /// mimalloc returns freed memory to the system more readily than glibc's allocator and fragments
@@ -45,9 +49,11 @@ enum Command {
         #[arg(long, env = "GRIDMAP_NO_DEMO")]
         no_demo: bool,
     },
-    /// Import a GeoJSON FeatureCollection or an ESRI Shapefile (all or nothing).
+    /// Import a GeoJSON FeatureCollection, an ESRI Shapefile or an address CSV (all or nothing).
     Import {
-        /// The file: `.geojson`/`.json`, or `.shp` with its `.dbf`, `.prj` and `.cpg` beside it.
+        /// The file: `.geojson`/`.json`, `.shp` with its `.dbf`, `.prj` and `.cpg` beside it, or
+        /// `.csv` of standard addresses (columns address, lon, lat and optional crs, compound,
+        /// building, code).
         /// A shapefile's text is decoded as its `.cpg` says; without one, as UTF-8, or as GBK
         /// when it is not valid UTF-8. A projected `.prj` is converted to longitude-latitude.
         file: PathBuf,
@@ -71,6 +77,26 @@ enum Command {
             value_delimiter = ','
         )]
         fields: Vec<FieldMapping>,
+    },
+    /// Which community and grid a point or an address lies in, from the store's snapshot:
+    /// `lookup LON LAT [--crs gcj02]` or `lookup --address "…"` print the JSON answer;
+    /// `lookup --csv FILE` answers a CSV (columns id,lon,lat or id,address) as CSV on stdout.
+    Lookup {
+        /// Longitude in `--crs`.
+        #[arg(allow_hyphen_values = true, required_unless_present_any = ["address", "csv"])]
+        lon: Option<f64>,
+        /// Latitude in `--crs`.
+        #[arg(allow_hyphen_values = true, requires = "lon")]
+        lat: Option<f64>,
+        /// Coordinate system of the points: wgs84, cgcs2000, gcj02 or bd09.
+        #[arg(long, env = "GRIDMAP_CRS", default_value = "wgs84")]
+        crs: Crs,
+        /// A standard address text to match instead of a point.
+        #[arg(long, conflicts_with_all = ["lon", "csv"])]
+        address: Option<String>,
+        /// A CSV file of queries; the answer is CSV on stdout, with a progress bar on a terminal.
+        #[arg(long, conflicts_with_all = ["lon"])]
+        csv: Option<PathBuf>,
     },
     /// Write a GeoJSON FeatureCollection of the current features to stdout.
     Export {
@@ -152,6 +178,23 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
+        Command::Lookup {
+            lon,
+            lat,
+            crs,
+            address,
+            csv,
+        } => {
+            let store = store::open(&cli.store_config()).await?;
+            let snapshot = Snapshot::load(store.as_ref()).await?;
+            lookup(
+                &snapshot,
+                *crs,
+                (*lon, *lat),
+                address.as_deref(),
+                csv.as_deref(),
+            )
+        }
         Command::Export { layer } => {
             let store = store::open(&cli.store_config()).await?;
             let snapshot = Snapshot::load(store.as_ref()).await?;
@@ -181,6 +224,46 @@ async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `gridmap lookup`: one point, one address, or a CSV batch.
+fn lookup(
+    snapshot: &Snapshot,
+    crs: Crs,
+    point: (Option<f64>, Option<f64>),
+    address: Option<&str>,
+    csv: Option<&std::path::Path>,
+) -> Result<()> {
+    use gridmap::lookup::{self as find, Query};
+    let query = match (csv, address, point) {
+        (Some(path), _, _) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let rows = find::read_csv(&bytes, usize::MAX)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let bar = if std::io::stderr().is_terminal() {
+                let bar = ProgressBar::new(rows.len() as u64);
+                if let Ok(style) =
+                    ProgressStyle::with_template("lookup [{bar:40}] {pos}/{len} rows {per_sec}")
+                {
+                    bar.set_style(style.progress_chars("=> "));
+                }
+                bar
+            } else {
+                ProgressBar::hidden()
+            };
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            find::write_csv_batch(snapshot, crs, rows, out, || bar.inc(1))?;
+            bar.finish_and_clear();
+            return Ok(());
+        }
+        (None, Some(text), _) => Query::Address(text.to_string()),
+        (None, None, (Some(lon), Some(lat))) => Query::Point(lon, lat),
+        (None, None, _) => anyhow::bail!("give LON LAT, --address or --csv"),
+    };
+    let answer = find::answer(snapshot, crs, query)?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
 }
 
 /// Open the store, load the demo into an empty one, build the snapshot and serve until a signal.

@@ -35,6 +35,9 @@ pub enum Layer {
     ServiceStation,
     /// 党群服务中心
     PartyCenter,
+    /// 标准地址 — the standard address registry: one point per road number, compound, building,
+    /// unit or room, matched by [`crate::address`].
+    Address,
 }
 
 /// What geometry a layer accepts.
@@ -50,7 +53,7 @@ pub enum GeometryKind {
 
 impl Layer {
     /// Every layer, parents before children (the order imports and exports use).
-    pub const ALL: [Layer; 10] = [
+    pub const ALL: [Layer; 11] = [
         Layer::Subdistrict,
         Layer::Community,
         Layer::PartyGrid,
@@ -61,6 +64,7 @@ impl Layer {
         Layer::SocialOrg,
         Layer::ServiceStation,
         Layer::PartyCenter,
+        Layer::Address,
     ];
 
     /// The id used in files, URLs, table names and API fields.
@@ -76,6 +80,7 @@ impl Layer {
             Layer::SocialOrg => "social_org",
             Layer::ServiceStation => "service_station",
             Layer::PartyCenter => "party_center",
+            Layer::Address => "address",
         }
     }
 
@@ -92,6 +97,7 @@ impl Layer {
             Layer::SocialOrg => "社会组织",
             Layer::ServiceStation => "便民驿站",
             Layer::PartyCenter => "党群服务中心",
+            Layer::Address => "标准地址",
         }
     }
 
@@ -128,7 +134,7 @@ impl fmt::Display for Layer {
 /// An unknown layer id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown layer {0:?} (expected one of subdistrict, community, party_grid, commercial_grid, compound, unit, shop, social_org, service_station, party_center)"
+    "unknown layer {0:?} (expected one of subdistrict, community, party_grid, commercial_grid, compound, unit, shop, social_org, service_station, party_center, address)"
 )]
 pub struct UnknownLayer(pub String);
 

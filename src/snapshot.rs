@@ -11,6 +11,7 @@ use geo::BoundingRect;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
+use crate::address::{AddressIndex, Matched};
 use crate::model::{Feature, FeatureKey, Layer};
 use crate::spatial::locate::PreparedPolygon;
 
@@ -34,6 +35,8 @@ pub struct Snapshot {
     /// For each feature with an areal geometry, its polygon prepared for point tests (boxed:
     /// most features are points, and `None` then costs one word).
     prepared: Vec<Option<Box<PreparedPolygon>>>,
+    /// The `address` layer indexed for matching address text.
+    addresses: AddressIndex,
 }
 
 impl Snapshot {
@@ -60,6 +63,7 @@ impl Snapshot {
             .iter()
             .map(|f| areal(&f.geometry).map(|mp| Box::new(PreparedPolygon::new(&mp))))
             .collect();
+        let addresses = AddressIndex::new(&features);
         // Bulk loading builds a better-packed tree than inserting one by one.
         let index = entries
             .into_iter()
@@ -71,6 +75,7 @@ impl Snapshot {
             by_layer,
             index,
             prepared,
+            addresses,
         }
     }
 
@@ -108,6 +113,16 @@ impl Snapshot {
     /// How many features a layer holds.
     pub fn count(&self, layer: Layer) -> usize {
         self.layer_slice(layer).len()
+    }
+
+    /// Match an address text against the `address` layer; hits refer to [`Snapshot::features`].
+    pub fn find_address(&self, text: &str) -> Matched {
+        self.addresses.find(text)
+    }
+
+    /// The feature at an index of [`Snapshot::features`] (as address hits give them).
+    pub fn feature_at(&self, i: usize) -> Option<&Feature> {
+        self.features.get(i)
     }
 
     /// Features of `layer` whose bounding box meets the box `[min, max]` (lon/lat).

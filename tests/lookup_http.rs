@@ -26,6 +26,11 @@ fn feature(layer: Layer, code: &str, name: &str, g: geo::Geometry<f64>, props: V
     }
 }
 
+fn address(code: &str, text: &str, lon: f64, lat: f64) -> Feature {
+    let point = geo::Point::new(lon, lat).into();
+    feature(Layer::Address, code, text, point, json!({}))
+}
+
 fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> geo::Geometry<f64> {
     geo::Rect::new(geo::coord!(x: x0, y: y0), geo::coord!(x: x1, y: y1))
         .to_polygon()
@@ -70,6 +75,12 @@ async fn app() -> (axum::Router, tempfile::TempDir) {
             rect(113.64, 34.74, 113.66, 34.76),
             json!({}),
         ),
+        address("A1", "建设路1号", 113.62, 34.75),
+        address("A2", "建设路1号幸福家园", 113.62, 34.75),
+        address("A3", "建设路1号幸福家园3栋", 113.621, 34.751),
+        address("A4", "建设路1号幸福家园3栋2单元501室", 113.621, 34.751),
+        address("A5", "建设路9号", 113.68, 34.75),
+        address("A6", "幸运家园", 113.69, 34.75),
     ];
     let dir = tempfile::tempdir().unwrap();
     let store = store::open(&StoreConfig::Gpkg {
@@ -214,15 +225,7 @@ async fn a_batch_answers_in_order_with_per_item_errors() {
         {"id": "e", "lat": 34.75},
         7,
     ]});
-    let (status, text) = post(
-        &app,
-        "application/json",
-        "application/json",
-        body.to_string(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    let v: Value = serde_json::from_str(&text).unwrap();
+    let v = post_json(&app, &body).await;
     let r = v["results"].as_array().unwrap();
     assert_eq!(r.len(), 6);
     assert_eq!(r[0]["id"], "a");
@@ -258,10 +261,7 @@ async fn csv_in_and_out() {
     let body = "id,lon,lat\np1,113.62,34.75\np2,oops,34.75\np3,113.68,34.75\n".to_string();
     let (status, text) = post(&app, "text/csv", "text/csv", body).await;
     assert_eq!(status, StatusCode::OK, "{text}");
-    let rows: Vec<Vec<String>> = csv::Reader::from_reader(text.as_bytes())
-        .records()
-        .map(|r| r.unwrap().iter().map(String::from).collect())
-        .collect();
+    let rows = csv_rows(&text);
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0][0], "p1");
     assert_eq!(rows[0][5], "410105001001001");
@@ -386,4 +386,146 @@ async fn openapi_describes_the_lookup_endpoints() {
     assert!(v["paths"]["/v1/lookup"]["get"].is_object());
     assert!(v["paths"]["/v1/lookup"]["post"].is_object());
     assert!(v["components"]["schemas"]["LookupAnswer"].is_object());
+}
+
+#[tokio::test]
+async fn an_address_gets_its_match_and_contact_card() {
+    let (app, _dir) = app().await;
+    let q = "河南省郑州市幸福家园三号楼二单元五零一室";
+    let uri = format!("/v1/lookup?address={}", urlencode(q));
+    let (status, v) = get(&app, &uri).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["query"], q);
+    assert_eq!(v["match"]["code"], "A4");
+    assert_eq!(v["match"]["level"], "room");
+    assert_eq!(v["match"]["score"], 1.0);
+    assert_eq!(v["match"]["point"]["lon"], 113.621);
+    assert_eq!(v["party_grid"]["code"], "410105001001001");
+    assert_eq!(v["community"]["code"], "410105001001");
+    assert_eq!(v["on_boundary"], false);
+    // A finer part the registry lacks falls back; crs is ignored for addresses.
+    let uri = format!(
+        "/v1/lookup?crs=gcj02&address={}",
+        urlencode("幸福家园3栋7单元")
+    );
+    let (_, v) = get(&app, &uri).await;
+    assert_eq!(v["match"]["code"], "A3");
+    assert_eq!(v["match"]["level"], "building");
+    assert!(v["match"]["score"].as_f64().unwrap() < 1.0);
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_a_200_with_nulls() {
+    let (app, _dir) = app().await;
+    let uri = format!("/v1/lookup?address={}", urlencode("无名小区1栋"));
+    let (status, v) = get(&app, &uri).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(v["match"].is_null());
+    assert_eq!(v["candidates"], json!([]));
+    assert!(v["party_grid"].is_null() && v["community"].is_null());
+}
+
+#[tokio::test]
+async fn an_ambiguous_address_lists_candidates() {
+    let (app, _dir) = app().await;
+    // One character from both 幸福家园 and 幸运家园.
+    let uri = format!("/v1/lookup?address={}", urlencode("幸丽家园"));
+    let (_, v) = get(&app, &uri).await;
+    assert!(!v["match"].is_null(), "{v}");
+    assert_eq!(v["candidates"].as_array().map(Vec::len), Some(1), "{v}");
+}
+
+#[tokio::test]
+async fn bad_address_queries_are_json_400s() {
+    let (app, _dir) = app().await;
+    let long = "幸".repeat(201);
+    let cases = [
+        ("/v1/lookup?address=".to_string(), "invalid_address"),
+        (
+            format!("/v1/lookup?address={}", urlencode("，。 ")),
+            "invalid_address",
+        ),
+        (
+            format!("/v1/lookup?address={}", urlencode(&long)),
+            "invalid_address",
+        ),
+        (
+            format!(
+                "/v1/lookup?address={}&lon=113.6&lat=34.7",
+                urlencode("建设路1号")
+            ),
+            "conflicting_parameters",
+        ),
+        (
+            "/v1/lookup?address=a&address=b".to_string(),
+            "duplicate_parameter",
+        ),
+    ];
+    for (uri, code) in cases {
+        let (status, v) = get(&app, &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        assert_eq!(v["error"]["code"], code, "{uri}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn batches_take_addresses_in_json_and_csv() {
+    let (app, _dir) = app().await;
+    let body = json!({"points": [
+        {"id": "a", "address": "建设路9号"},
+        {"id": "b", "lon": 113.62, "lat": 34.75},
+        {"id": "c", "address": "建设路1号", "lon": 113.6},
+        {"id": "d", "address": 5},
+        {"id": "e", "address": ""},
+    ]});
+    let v = post_json(&app, &body).await;
+    let r = &v["results"];
+    assert_eq!(r[0]["match"]["code"], "A5");
+    assert_eq!(r[0]["party_grid"]["code"], "410105001001002");
+    assert_eq!(r[1]["party_grid"]["code"], "410105001001001");
+    assert!(message(&r[2]).contains("not both"));
+    assert!(message(&r[3]).contains("must be a string"));
+    assert_eq!(r[4]["error"]["code"], "invalid_address");
+
+    let body = "id,address\nx,建设路1号幸福家园3栋2单元501室\ny,无名路1号\n".to_string();
+    let (status, text) = post(&app, "text/csv", "text/csv", body).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let rows = csv_rows(&text);
+    assert_eq!(rows[0][5], "410105001001001");
+    assert_eq!(rows[0][14], "建设路1号幸福家园3栋2单元501室");
+    assert_eq!(rows[0][15], "room");
+    assert_eq!(rows[1][5], "");
+    assert_eq!(rows[1][14], "");
+
+    let (status, text) = post(&app, "text/csv", "text/csv", "id,name\nx,y\n".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+}
+
+/// POST a JSON batch, expecting a 200; the answer.
+async fn post_json(app: &axum::Router, body: &Value) -> Value {
+    let (status, text) = post(
+        app,
+        "application/json",
+        "application/json",
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect()
+}
+
+/// The error message of one batch result.
+fn message(item: &Value) -> &str {
+    item["error"]["message"].as_str().unwrap_or_default()
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
 }

@@ -60,6 +60,7 @@ contract!(
     revisions_filter_by_key_after_and_limit,
     data_version_grows_with_every_write,
     same_code_in_two_layers_is_two_features,
+    address_features_are_stored,
     concurrent_commits_are_serialised,
 );
 
@@ -607,6 +608,14 @@ async fn same_code_in_two_layers_is_two_features(store: Arc<dyn Store>) {
     .await;
     commit(&store, vec![delete(in_shops.key(), Some(1))]).await;
     assert_eq!(store.load().await.unwrap(), vec![in_units.into_feature(1)]);
+}
+
+async fn address_features_are_stored(store: Arc<dyn Store>) {
+    let mut a = shop("AD0001", "体育路19号碧水嘉园3栋");
+    a.layer = Layer::Address;
+    a.properties = props(json!({"compound": "碧水嘉园", "building": "3"}));
+    commit(&store, vec![upsert(a.clone())]).await;
+    assert_eq!(store.load().await.unwrap(), vec![a.into_feature(1)]);
 }
 
 async fn concurrent_commits_are_serialised(store: Arc<dyn Store>) {

@@ -1,144 +1,37 @@
-//! `GET /v1/lookup` and `POST /v1/lookup`: which community and grid a point lies in, answered as
-//! a digital contact card (便民联系服务卡), one point or up to [`MAX_BATCH`] at a time, in JSON or CSV.
+//! `GET /v1/lookup` and `POST /v1/lookup`: which community and grid a point or a standard address
+//! lies in, answered as a digital contact card (便民联系服务卡), one query or up to [`MAX_BATCH`] at
+//! a time, in JSON or CSV. The answers are built by [`crate::lookup`]; this is the HTTP edge.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use geo::coord;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, query_pairs};
-use crate::lookup::{self, Located};
-use crate::model::Feature;
+use crate::lookup::{self, Answer, CsvError, LookupError, Query};
 use crate::snapshot::Snapshot;
 use crate::spatial::crs::Crs;
 
 /// Most points one batch request may carry.
 pub const MAX_BATCH: usize = 100_000;
 
-/// Properties copied onto the contact card when a feature has them.
-const CARD_KEYS: [&str; 9] = [
-    "grid_worker",
-    "grid_worker_phone",
-    "grid_leader",
-    "grid_leader_phone",
-    "office_address",
-    "office_phone",
-    "party_org",
-    "address",
-    "phone",
-];
-
-/// A feature on the contact card: its code and name and the contact details the data has.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Card {
-    pub code: String,
-    pub name: String,
-    /// Grid worker, phones, office address, party organisation… — only the keys the data has.
-    #[serde(flatten)]
-    #[schema(value_type = Object)]
-    pub contact: Map<String, Value>,
-}
-
-impl From<&Feature> for Card {
-    fn from(f: &Feature) -> Card {
-        let contact = CARD_KEYS
-            .iter()
-            .filter_map(|&k| f.properties.get(k).map(|v| (k.to_string(), v.clone())))
-            .collect();
-        Card {
-            code: f.code.clone(),
-            name: f.name.clone(),
-            contact,
-        }
+impl From<LookupError> for ApiError {
+    fn from(e: LookupError) -> ApiError {
+        ApiError::bad_request(e.code(), e.to_string())
     }
 }
 
-/// A WGS84 longitude-latitude.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct LonLat {
-    pub lon: f64,
-    pub lat: f64,
-}
-
-/// Where one point lies.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LookupAnswer {
-    /// The point in WGS84, after converting from the request's `crs`.
-    pub point: LonLat,
-    pub subdistrict: Option<Card>,
-    pub community: Option<Card>,
-    /// The party grid responsible for the point (by the boundary rule when it is on a shared edge).
-    pub party_grid: Option<Card>,
-    /// Every commercial grid that contains the point.
-    pub commercial_grids: Vec<Card>,
-    pub compound: Option<Card>,
-    /// The point lies on the boundary of the chosen grid (or community); it was given to the
-    /// grid with the smallest code.
-    pub on_boundary: bool,
-    /// Every party grid that contains the point, when more than one does (a data fault).
-    pub overlap: Vec<Card>,
-}
-
-impl LookupAnswer {
-    fn new(point: LonLat, l: Located<'_>) -> LookupAnswer {
-        let card = |f: Option<&Feature>| f.map(Card::from);
-        LookupAnswer {
-            point,
-            subdistrict: card(l.subdistrict),
-            community: card(l.community),
-            party_grid: card(l.party_grid),
-            commercial_grids: l.commercial_grids.into_iter().map(Card::from).collect(),
-            compound: card(l.compound),
-            on_boundary: l.on_boundary,
-            overlap: l.overlap.into_iter().map(Card::from).collect(),
-        }
-    }
-}
-
-/// Convert and check one input point, then locate it.
-fn answer(snapshot: &Snapshot, crs: Crs, lon: f64, lat: f64) -> Result<LookupAnswer, ApiError> {
-    check_range(lon, lat)?;
-    let (x, y) = crs.to_wgs84(lon, lat);
-    let located = lookup::locate(snapshot, coord!(x: x, y: y));
-    Ok(LookupAnswer::new(LonLat { lon: x, lat: y }, located))
-}
-
-fn check_range(lon: f64, lat: f64) -> Result<(), ApiError> {
-    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(ApiError::bad_request(
-            "invalid_coordinate",
-            format!("lon {lon} is out of range (-180 to 180)"),
-        ));
-    }
-    if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(ApiError::bad_request(
-            "invalid_coordinate",
-            format!("lat {lat} is out of range (-90 to 90)"),
-        ));
-    }
-    Ok(())
+fn answer(snapshot: &Snapshot, crs: Crs, q: Query) -> Result<Answer, ApiError> {
+    Ok(lookup::answer(snapshot, crs, q)?)
 }
 
 /// Parse a number given as text, naming the field when it is not one.
 fn parse_number(field: &str, text: &str) -> Result<f64, ApiError> {
-    let v: f64 = text.trim().parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_coordinate",
-            format!("{field} must be a number, got {text:?}"),
-        )
-    })?;
-    if !v.is_finite() {
-        return Err(ApiError::bad_request(
-            "invalid_coordinate",
-            format!("{field} must be a finite number, got {text:?}"),
-        ));
-    }
-    Ok(v)
+    Ok(lookup::parse_number(field, text)?)
 }
 
 fn parse_crs(text: &str) -> Result<Crs, ApiError> {
@@ -147,28 +40,39 @@ fn parse_crs(text: &str) -> Result<Crs, ApiError> {
     })
 }
 
-/// `GET /v1/lookup?lon=…&lat=…[&crs=…]`
+/// `GET /v1/lookup?lon=…&lat=…[&crs=…]` or `GET /v1/lookup?address=…`
+///
+/// An address that matches nothing is a 200 with `"match": null` and null places: "not in the
+/// registry" is an answer, not a fault of the request (as a point outside the subdistrict is).
 #[utoipa::path(
     get,
     path = "/v1/lookup",
     params(
-        ("lon" = f64, Query, description = "Longitude in `crs`"),
-        ("lat" = f64, Query, description = "Latitude in `crs`"),
-        ("crs" = Option<String>, Query, description = "wgs84 (default), cgcs2000, gcj02 or bd09"),
+        ("lon" = Option<f64>, Query, description = "Longitude in `crs` (with lat; not with address)"),
+        ("lat" = Option<f64>, Query, description = "Latitude in `crs` (with lon; not with address)"),
+        ("crs" = Option<String>, Query, description = "wgs84 (default), cgcs2000, gcj02 or bd09; ignored with address"),
+        ("address" = Option<String>, Query, description = "A standard address text (标准地址), at most 200 characters, instead of lon/lat"),
     ),
     responses(
-        (status = 200, description = "Where the point lies; nulls outside the subdistrict", body = LookupAnswer),
-        (status = 400, description = "A missing, malformed or out-of-range parameter", body = ErrorBody),
+        (status = 200, description = "Where the point lies (nulls outside the subdistrict), or the matched address, its candidates and where it lies (`match` null when nothing matches)", body = Answer),
+        (status = 400, description = "A missing, malformed, conflicting or out-of-range parameter", body = ErrorBody),
     )
 )]
 pub async fn lookup_point(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<LookupAnswer>, ApiError> {
+) -> Result<axum::Json<Answer>, ApiError> {
     let pairs = query_pairs(query)?;
     let mut lon = None;
     let mut lat = None;
+    let mut address = None;
     let mut crs = Crs::default();
+    let twice = |k: &str| {
+        ApiError::bad_request(
+            "duplicate_parameter",
+            format!("query parameter {k:?} given twice"),
+        )
+    };
     for (k, v) in &pairs {
         let slot = match k.as_str() {
             "lon" => &mut lon,
@@ -177,26 +81,42 @@ pub async fn lookup_point(
                 crs = parse_crs(v)?;
                 continue;
             }
+            "address" => {
+                if address.replace(v.clone()).is_some() {
+                    return Err(twice(k));
+                }
+                continue;
+            }
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
-                    format!("unknown query parameter {other:?} (expected lon, lat, crs)"),
+                    format!("unknown query parameter {other:?} (expected lon, lat, crs, address)"),
                 ));
             }
         };
         if slot.is_some() {
-            return Err(ApiError::bad_request(
-                "duplicate_parameter",
-                format!("query parameter {k:?} given twice"),
-            ));
+            return Err(twice(k));
         }
         *slot = Some(parse_number(k, v)?);
     }
-    let missing = |name| ApiError::bad_request("missing_parameter", format!("{name} is required"));
-    let lon = lon.ok_or_else(|| missing("lon"))?;
-    let lat = lat.ok_or_else(|| missing("lat"))?;
+    let q = match address {
+        Some(_) if lon.is_some() || lat.is_some() => {
+            return Err(ApiError::bad_request(
+                "conflicting_parameters",
+                "give either address or lon and lat, not both",
+            ));
+        }
+        Some(text) => Query::Address(text),
+        None => {
+            let missing =
+                |name| ApiError::bad_request("missing_parameter", format!("{name} is required"));
+            let lon = lon.ok_or_else(|| missing("lon (or address)"))?;
+            let lat = lat.ok_or_else(|| missing("lat"))?;
+            Query::Point(lon, lat)
+        }
+    };
     let snapshot = state.snapshot.current();
-    Ok(axum::Json(answer(&snapshot, crs, lon, lat)?))
+    Ok(axum::Json(answer(&snapshot, crs, q)?))
 }
 
 /// One answer of a batch, in input order.
@@ -206,7 +126,7 @@ pub struct BatchItem {
     #[schema(value_type = Object)]
     pub id: Value,
     #[serde(flatten)]
-    pub answer: Option<LookupAnswer>,
+    pub answer: Option<Answer>,
     /// Why this item has no answer; `null` when it has one.
     pub error: Option<ErrorBody>,
 }
@@ -217,17 +137,17 @@ pub struct BatchAnswer {
     pub results: Vec<BatchItem>,
 }
 
-/// One parsed input item: its id and either the point or why it is bad.
-type Item = (Value, Result<(f64, f64), ApiError>);
+/// One parsed input item: its id and either the query or why it is bad.
+type Item = (Value, Result<Query, ApiError>);
 
-/// `POST /v1/lookup` — a batch: JSON `{"crs", "points": [{"id", "lon", "lat"}]}` or CSV with the
-/// columns `id,lon,lat` (and an optional `crs` query parameter). Answers JSON, or CSV when the
-/// request's `Accept` asks for `text/csv`.
+/// `POST /v1/lookup` — a batch: JSON `{"crs", "points": [{"id", "lon", "lat"} or {"id",
+/// "address"}]}` or CSV with the columns `id,lon,lat` or `id,address` (and an optional `crs` query
+/// parameter). Answers JSON, or CSV when the request's `Accept` asks for `text/csv`.
 #[utoipa::path(
     post,
     path = "/v1/lookup",
     params(("crs" = Option<String>, Query, description = "For CSV bodies: wgs84 (default), cgcs2000, gcj02 or bd09")),
-    request_body(content = Object, description = "`{\"crs\": \"gcj02\", \"points\": [{\"id\": \"a\", \"lon\": 113.6, \"lat\": 34.7}]}`, or text/csv with columns id,lon,lat"),
+    request_body(content = Object, description = "`{\"crs\": \"gcj02\", \"points\": [{\"id\": \"a\", \"lon\": 113.6, \"lat\": 34.7}, {\"id\": \"b\", \"address\": \"体育路19号\"}]}`, or text/csv with columns id,lon,lat or id,address"),
     responses(
         (status = 200, description = "One result per input point, in order", body = BatchAnswer),
         (status = 400, description = "A malformed body", body = ErrorBody),
@@ -271,7 +191,7 @@ pub async fn lookup_batch(
         items
             .into_iter()
             .map(|(id, point)| {
-                let result = point.and_then(|(lon, lat)| answer(&snapshot, crs, lon, lat));
+                let result = point.and_then(|q| answer(&snapshot, crs, q));
                 match result {
                     Ok(a) => BatchItem {
                         id,
@@ -374,9 +294,29 @@ fn json_item(index: usize, item: Value) -> Item {
     let id = obj.get("id").cloned().unwrap_or(Value::Null);
     if let Some(k) = obj
         .keys()
-        .find(|k| !matches!(k.as_str(), "id" | "lon" | "lat"))
+        .find(|k| !matches!(k.as_str(), "id" | "lon" | "lat" | "address"))
     {
         return (id, bad(format!("points[{index}]: unknown field {k:?}")));
+    }
+    match obj.get("address") {
+        None => {}
+        Some(_) if obj.contains_key("lon") || obj.contains_key("lat") => {
+            return (
+                id,
+                bad(format!(
+                    "points[{index}]: give either address or lon and lat, not both"
+                )),
+            );
+        }
+        Some(Value::String(text)) => return (id, Ok(Query::Address(text.clone()))),
+        Some(other) => {
+            return (
+                id,
+                bad(format!(
+                    "points[{index}].address must be a string, got {other}"
+                )),
+            );
+        }
     }
     let coord = |name: &str| match obj.get(name) {
         Some(Value::Number(n)) => n.as_f64().ok_or_else(|| {
@@ -394,134 +334,38 @@ fn json_item(index: usize, item: Value) -> Item {
             format!("points[{index}].{name} is required"),
         )),
     };
-    let point = coord("lon").and_then(|lon| coord("lat").map(|lat| (lon, lat)));
+    let point = coord("lon").and_then(|lon| coord("lat").map(|lat| Query::Point(lon, lat)));
     (id, point)
 }
 
-/// Parse a CSV batch with a header row naming `id`, `lon` and `lat` (in any order).
+/// Parse a CSV batch ([`lookup::read_csv`]); a bad row gets its own error.
 fn parse_csv(body: &[u8]) -> Result<Vec<Item>, ApiError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|e| ApiError::bad_request("invalid_csv", format!("CSV header: {e}")))?
-        .clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (Some(id), Some(lon), Some(lat)) = (column("id"), column("lon"), column("lat")) else {
-        return Err(ApiError::bad_request(
-            "invalid_csv",
-            format!(
-                "the CSV header must name the columns id, lon and lat; found {:?}",
-                headers.iter().collect::<Vec<_>>()
-            ),
-        ));
-    };
-    let mut items = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        if items.len() == MAX_BATCH {
-            return Err(too_many(MAX_BATCH + 1));
-        }
-        let line = i + 2;
-        let item = match record {
-            Err(e) => (
-                Value::Null,
-                Err(ApiError::bad_request(
-                    "invalid_csv",
-                    format!("line {line}: {e}"),
-                )),
-            ),
-            Ok(r) => {
-                let field = |c: usize, name: &str| {
-                    r.get(c).ok_or_else(|| {
-                        ApiError::bad_request("invalid_point", format!("line {line}: no {name}"))
-                    })
-                };
-                let id = Value::String(r.get(id).unwrap_or("").to_string());
-                let point = field(lon, "lon")
-                    .and_then(|t| parse_number(&format!("line {line}: lon"), t))
-                    .and_then(|x| {
-                        field(lat, "lat")
-                            .and_then(|t| parse_number(&format!("line {line}: lat"), t))
-                            .map(|y| (x, y))
-                    });
-                (id, point)
-            }
-        };
-        items.push(item);
-    }
-    Ok(items)
+    let rows = lookup::read_csv(body, MAX_BATCH).map_err(|e| match e {
+        CsvError::TooMany(n) => too_many(n),
+        CsvError::Header(_) => ApiError::bad_request("invalid_csv", e.to_string()),
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, q)| (Value::String(id), q.map_err(ApiError::from)))
+        .collect())
 }
 
-/// The batch as CSV: one row per input point, in order.
+/// The batch as CSV: one row per input point, in order ([`lookup::csv_row`]).
 fn csv_response(results: &[BatchItem]) -> Response {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let header = [
-        "id",
-        "lon",
-        "lat",
-        "community_code",
-        "community_name",
-        "party_grid_code",
-        "party_grid_name",
-        "grid_worker",
-        "grid_worker_phone",
-        "commercial_grid_codes",
-        "compound_code",
-        "compound_name",
-        "on_boundary",
-        "error",
-    ];
     // Writing into a Vec cannot fail; a failure would only drop a row.
-    let _ = w.write_record(header);
+    let _ = w.write_record(lookup::CSV_HEADER);
     for item in results {
         let id = match &item.id {
             Value::String(s) => s.clone(),
             Value::Null => String::new(),
             other => other.to_string(),
         };
-        let row = match (&item.answer, &item.error) {
-            (Some(a), _) => {
-                let code = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.code.clone());
-                let name = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.name.clone());
-                let contact = |k: &str| {
-                    a.party_grid
-                        .as_ref()
-                        .and_then(|c| c.contact.get(k))
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string()
-                };
-                vec![
-                    id,
-                    a.point.lon.to_string(),
-                    a.point.lat.to_string(),
-                    code(&a.community),
-                    name(&a.community),
-                    code(&a.party_grid),
-                    name(&a.party_grid),
-                    contact("grid_worker"),
-                    contact("grid_worker_phone"),
-                    a.commercial_grids
-                        .iter()
-                        .map(|c| c.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                    code(&a.compound),
-                    name(&a.compound),
-                    a.on_boundary.to_string(),
-                    String::new(),
-                ]
-            }
-            (None, e) => {
-                let mut row = vec![String::new(); header.len()];
-                row[0] = id;
-                row[header.len() - 1] = e.as_ref().map_or(String::new(), |e| e.message.clone());
-                row
-            }
+        let result = match (&item.answer, &item.error) {
+            (Some(a), _) => Ok(a),
+            (None, e) => Err(e.as_ref().map_or("", |e| e.message.as_str())),
         };
-        let _ = w.write_record(&row);
+        let _ = w.write_record(lookup::csv_row(id, result));
     }
     let bytes = w.into_inner().unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response()

@@ -6,13 +6,14 @@ use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorResponse};
 use super::health::Health;
-use super::lookup::{BatchAnswer, BatchItem, Card, LonLat, LookupAnswer};
+use super::lookup::{BatchAnswer, BatchItem};
+use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAnswer, Place};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "gridmap",
-        description = "Community grid governance (社区网格化治理): which community and grid a point lies in."
+        description = "Community grid governance (社区网格化治理): which community and grid a point or a standard address lies in."
     ),
     paths(
         super::health::get_health,
@@ -21,7 +22,11 @@ use super::lookup::{BatchAnswer, BatchItem, Card, LonLat, LookupAnswer};
     ),
     components(schemas(
         Health,
+        Answer,
         LookupAnswer,
+        AddressAnswer,
+        AddressMatch,
+        Place,
         Card,
         LonLat,
         BatchAnswer,

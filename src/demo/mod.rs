@@ -11,7 +11,7 @@
 //! `lattice` makes the streets and blocks; `plan` groups blocks into grids and communities;
 //! `parcels` lays out compounds, commercial grids and campuses; `points` places shops, units,
 //! centres, stations and organisations; `streets` names streets and gives house numbers;
-//! `names` gives everything else a name.
+//! `names` gives everything else a name; `addresses` makes the standard address registry.
 //!
 //! # Codes (DB11/T 2157-2023 layout)
 //!
@@ -32,6 +32,7 @@
 //! degrees; a point by itself). Party grids are numbered by their designed outlines, before the
 //! planted faults change four of them.
 
+mod addresses;
 mod build;
 mod lattice;
 mod names;
@@ -140,10 +141,16 @@ pub(crate) fn city_specs() -> Vec<Spec> {
 }
 
 /// Generate the data set at `scale`: every feature, layer by layer, by code within a layer (the
-/// city: subdistrict after subdistrict).
+/// city: subdistrict after subdistrict). The demo has a standard address registry
+/// ([`addresses`]); the city, made for point-lookup benchmarks, has none.
 pub fn generate(scale: Scale) -> Vec<FeatureDraft> {
     match scale {
-        Scale::Demo => build::build(&demo_spec()).features,
+        Scale::Demo => {
+            let mut features = build::build(&demo_spec()).features;
+            let addresses = addresses::generate(&features);
+            features.extend(addresses);
+            features
+        }
         Scale::City => generate_city(),
     }
 }
@@ -215,7 +222,7 @@ pub fn write(scale: Scale, dir: &Path) -> std::io::Result<()> {
 }
 
 /// The committed demo files, one per layer.
-const EMBEDDED: [(&str, &[u8]); 10] = [
+const EMBEDDED: [(&str, &[u8]); 11] = [
     (
         "subdistrict",
         include_bytes!("../../maps/demo/subdistrict.geojson"),
@@ -250,6 +257,7 @@ const EMBEDDED: [(&str, &[u8]); 10] = [
         "party_center",
         include_bytes!("../../maps/demo/party_center.geojson"),
     ),
+    ("address", include_bytes!("../../maps/demo/address.geojson")),
 ];
 
 /// The committed demo, embedded in the binary.

@@ -676,6 +676,9 @@ fn properties_are_complete_and_chinese() {
             }
             Layer::ServiceStation => assert!(f.name.ends_with("便民驿站")),
             Layer::PartyCenter => assert!(f.name.ends_with("党群服务中心")),
+            Layer::Address => assert!(
+                f.name.ends_with(['号', '栋', '元', '室']) || f.properties.contains_key("compound")
+            ),
         }
         assert!(
             !f.name.ends_with(|c: char| c.is_ascii_digit()),
@@ -710,7 +713,11 @@ fn properties_are_complete_and_chinese() {
 fn generating_twice_gives_the_same_features() {
     let again = build::build(&demo_spec());
     assert!(again.features == demo().features);
-    assert_eq!(generate(Scale::Demo).len(), demo().features.len());
+    let addresses = super::addresses::generate(&demo().features);
+    assert_eq!(
+        generate(Scale::Demo).len(),
+        demo().features.len() + addresses.len()
+    );
 }
 
 #[test]
@@ -729,8 +736,9 @@ fn the_readme_shows_the_generated_figures() {
 #[test]
 fn the_embedded_demo_is_the_generated_demo() {
     let embedded = embedded();
-    assert_eq!(embedded.len(), demo().features.len());
-    for (a, b) in embedded.iter().zip(&demo().features) {
+    let generated = generate(Scale::Demo);
+    assert_eq!(embedded.len(), generated.len());
+    for (a, b) in embedded.iter().zip(&generated) {
         assert_eq!(a, b);
     }
 }

@@ -1,4 +1,5 @@
-//! Data in and out: GeoJSON and ESRI Shapefile import (all or nothing), GeoJSON export.
+//! Data in and out: GeoJSON, ESRI Shapefile and address-CSV ([`csv`]) import (all or nothing),
+//! GeoJSON export.
 //!
 //! Import reads the whole file into [`FileFeature`](draft::FileFeature)s (format by format:
 //! [`geojson`], [`shp`]), checks each one into a [`FeatureDraft`] ([`draft`], with the geometry
@@ -8,6 +9,7 @@
 //! the bad features (0-based index, layer and code when known, and the fault) and the store stays
 //! exactly as it was.
 
+pub mod csv;
 pub mod draft;
 pub mod geojson;
 pub mod prj;
@@ -51,6 +53,12 @@ pub enum ImportError {
     #[error("{}", list_features(.errors, *.total))]
     Features {
         errors: Vec<FeatureError>,
+        total: usize,
+    },
+    /// One or more rows of an address CSV are bad; `errors` holds the first [`MAX_LISTED`].
+    #[error("{}", csv::RowList(.errors, *.total))]
+    Rows {
+        errors: Vec<csv::RowError>,
         total: usize,
     },
     #[error(transparent)]
@@ -329,6 +337,8 @@ fn draft_error(index: usize, d: &FeatureDraft, fault: FeatureFault) -> FeatureEr
 enum Format {
     GeoJson,
     Shapefile,
+    /// The standard address registry.
+    Csv,
 }
 
 fn format_of(path: &Path) -> Result<Format, ImportError> {
@@ -339,13 +349,14 @@ fn format_of(path: &Path) -> Result<Format, ImportError> {
     match ext.as_deref() {
         Some("geojson" | "json") => Ok(Format::GeoJson),
         Some("shp") => Ok(Format::Shapefile),
+        Some("csv") => Ok(Format::Csv),
         Some("dbf" | "shx" | "prj" | "cpg") => Err(ImportError::File {
             path: path.to_path_buf(),
             message: "this is a shapefile companion file: import the .shp beside it".into(),
         }),
         _ => Err(ImportError::File {
             path: path.to_path_buf(),
-            message: "unknown file type: expected .geojson, .json or .shp".into(),
+            message: "unknown file type: expected .geojson, .json, .shp or .csv".into(),
         }),
     }
 }
@@ -354,15 +365,17 @@ fn format_of(path: &Path) -> Result<Format, ImportError> {
 fn read_file(path: &Path, opts: &ImportOptions) -> Result<Checked, ImportError> {
     check_mappings(&opts.fields)?;
     match format_of(path)? {
-        Format::GeoJson => {
-            let bytes = std::fs::read(path).map_err(|e| ImportError::File {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-            geojson::read(&bytes, opts)
-        }
+        Format::GeoJson => geojson::read(&read_bytes(path)?, opts),
         Format::Shapefile => shp::read(path, opts),
+        Format::Csv => Ok((csv::read(&read_bytes(path)?)?, Vec::new())),
     }
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ImportError> {
+    std::fs::read(path).map_err(|e| ImportError::File {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Import a file (GeoJSON or Shapefile, by extension) into `store` in one transaction: every
@@ -486,6 +499,7 @@ mod tests {
                 .to_string()
                 .contains("import the .shp")
         );
-        assert!(format_of(Path::new("a.csv")).is_err());
+        assert_eq!(format_of(Path::new("a.CSV")).unwrap(), Format::Csv);
+        assert!(format_of(Path::new("a.txt")).is_err());
     }
 }

@@ -1,0 +1,300 @@
+//! CSV import of the standard address registry (标准地址): one row per address.
+//!
+//! Columns (named in a header row, any order, case-insensitive): `address` (the text), `lon`,
+//! `lat` (required); `crs` (wgs84, cgcs2000, gcj02 or bd09; default wgs84), `compound`,
+//! `building`, `code` or `id` (optional). Points are converted to WGS84 before they are stored.
+//! The code is the `code`/`id` column, or [`crate::address::derived_code`] of the text. The
+//! parts the text parses into (road, number, compound, building, unit, room) are stored as
+//! properties, the `compound` and `building` columns overriding the parsed ones.
+//!
+//! All or nothing like every import: every row is checked, and any bad row refuses the file
+//! with messages that name the line (1 is the header) and the fault. Text that is not UTF-8 is
+//! read as GBK, as spreadsheets in China often save it.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use geo::{Geometry, Point};
+use serde_json::{Map, Value};
+
+use super::ImportError;
+use crate::address::{derived_code, normalize::normalize, parse::parse};
+use crate::model::{FeatureDraft, Layer};
+use crate::spatial::crs::Crs;
+
+/// What is wrong with one row; each message reads after "line 7:".
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RowFault {
+    #[error("cannot be read: {0}")]
+    Malformed(String),
+    #[error("has no address")]
+    MissingAddress,
+    #[error("has no {0}")]
+    Missing(&'static str),
+    #[error("has {field} {text:?}, which is not a number")]
+    BadNumber { field: &'static str, text: String },
+    #[error("has {field} {value}, which is out of range ({range})")]
+    OutOfRange {
+        field: &'static str,
+        value: f64,
+        range: &'static str,
+    },
+    #[error("has an {0}")]
+    UnknownCrs(#[from] crate::spatial::crs::UnknownCrs),
+    #[error("has code {code:?}, which line {first} already has")]
+    DuplicateCode { code: String, first: usize },
+}
+
+/// One bad row: its line in the file (the header is line 1) and the fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("line {line} {fault}")]
+pub struct RowError {
+    pub line: usize,
+    pub fault: RowFault,
+}
+
+/// The list of bad rows in an [`ImportError::Rows`] message.
+pub(super) struct RowList<'a>(pub &'a [RowError], pub usize);
+
+impl fmt::Display for RowList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let RowList(errors, total) = *self;
+        match errors {
+            [one] if total == 1 => write!(f, "{one}; nothing was imported"),
+            _ => {
+                write!(f, "{total} rows are invalid; nothing was imported:")?;
+                for e in errors {
+                    write!(f, "\n  {e}")?;
+                }
+                if total > errors.len() {
+                    write!(f, "\n  … and {} more", total - errors.len())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Column positions of the header.
+struct Columns {
+    address: usize,
+    lon: usize,
+    lat: usize,
+    crs: Option<usize>,
+    compound: Option<usize>,
+    building: Option<usize>,
+    code: Option<usize>,
+}
+
+fn columns(header: &csv::StringRecord) -> Result<Columns, ImportError> {
+    let find = |name: &str| {
+        header.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case(name)
+        })
+    };
+    let need = |name: &str| {
+        find(name).ok_or_else(|| {
+            ImportError::Document(format!(
+                "line 1: the CSV header has no {name} column (it needs address, lon and lat; found {:?})",
+                header.iter().collect::<Vec<_>>()
+            ))
+        })
+    };
+    Ok(Columns {
+        address: need("address")?,
+        lon: need("lon")?,
+        lat: need("lat")?,
+        crs: find("crs"),
+        compound: find("compound"),
+        building: find("building"),
+        code: find("code").or_else(|| find("id")),
+    })
+}
+
+/// Decode as UTF-8 (without a BOM), or as GBK when it is not UTF-8.
+fn decode(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GBK.decode(bytes).0.into_owned(),
+    }
+}
+
+fn number(
+    field: &'static str,
+    text: Option<&str>,
+    range: (f64, f64, &'static str),
+) -> Result<f64, RowFault> {
+    let text = text.map(str::trim).filter(|t| !t.is_empty());
+    let text = text.ok_or(RowFault::Missing(field))?;
+    let value: f64 = text.parse().map_err(|_| RowFault::BadNumber {
+        field,
+        text: text.to_string(),
+    })?;
+    if !value.is_finite() {
+        return Err(RowFault::BadNumber {
+            field,
+            text: text.to_string(),
+        });
+    }
+    if !(range.0..=range.1).contains(&value) {
+        return Err(RowFault::OutOfRange {
+            field,
+            value,
+            range: range.2,
+        });
+    }
+    Ok(value)
+}
+
+fn row(r: &csv::StringRecord, c: &Columns) -> Result<FeatureDraft, RowFault> {
+    let cell = |i: Option<usize>| {
+        i.and_then(|i| r.get(i))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    };
+    let address = cell(Some(c.address)).ok_or(RowFault::MissingAddress)?;
+    let normalised = normalize(address);
+    if normalised.is_empty() {
+        return Err(RowFault::MissingAddress);
+    }
+    let lon = number("lon", r.get(c.lon), (-180.0, 180.0, "-180 to 180"))?;
+    let lat = number("lat", r.get(c.lat), (-90.0, 90.0, "-90 to 90"))?;
+    let crs: Crs = match cell(c.crs) {
+        Some(t) => t.to_ascii_lowercase().parse()?,
+        None => Crs::default(),
+    };
+    let (x, y) = crs.to_wgs84(lon, lat);
+    let parts = parse(&normalised);
+    let mut properties = Map::new();
+    let mut put = |key: &str, v: Option<String>| {
+        if let Some(v) = v {
+            properties.insert(key.to_string(), Value::String(v));
+        }
+    };
+    put("road", parts.road);
+    put("number", parts.number);
+    put(
+        "compound",
+        cell(c.compound).map(str::to_string).or(parts.compound),
+    );
+    put(
+        "building",
+        cell(c.building).map(str::to_string).or(parts.building),
+    );
+    put("unit", parts.unit);
+    put("room", parts.room);
+    Ok(FeatureDraft {
+        layer: Layer::Address,
+        code: cell(c.code).map_or_else(|| derived_code(address), str::to_string),
+        name: address.to_string(),
+        parent: None,
+        properties,
+        geometry: Geometry::Point(Point::new(x, y)),
+    })
+}
+
+/// Read an address CSV into drafts (with their line numbers), or every bad row.
+pub fn read(bytes: &[u8]) -> Result<Vec<(usize, FeatureDraft)>, ImportError> {
+    let text = decode(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| ImportError::Document(format!("line 1: cannot read the CSV header: {e}")))?
+        .clone();
+    let c = columns(&header)?;
+    let mut drafts = Vec::new();
+    let mut errors = Vec::new();
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(i + 2, |p| p.line() as usize);
+        let result = record
+            .map_err(|e| RowFault::Malformed(e.to_string()))
+            .and_then(|r| row(&r, &c));
+        match result {
+            Ok(d) => match first.get(&d.code) {
+                Some(&first) => errors.push(RowError {
+                    line,
+                    fault: RowFault::DuplicateCode {
+                        code: d.code.clone(),
+                        first,
+                    },
+                }),
+                None => {
+                    first.insert(d.code.clone(), line);
+                    drafts.push((line, d));
+                }
+            },
+            Err(fault) => errors.push(RowError { line, fault }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(drafts)
+    } else {
+        let total = errors.len();
+        errors.truncate(super::MAX_LISTED);
+        Err(ImportError::Rows { errors, total })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        read(text.as_bytes()).map(|_| ()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn good_rows_become_address_drafts() {
+        let d = read("address,lon,lat,crs,code\n体育路19号碧水嘉园3栋,113.6,34.7,,A1\n人民街8号,113.61,34.71,gcj02,\n".as_bytes()).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].0, 2);
+        assert_eq!(d[0].1.code, "A1");
+        assert_eq!(d[0].1.properties["building"], "3");
+        assert_eq!(d[0].1.properties["compound"], "碧水嘉园");
+        assert_eq!(d[1].1.code, derived_code("人民街8号"));
+        let Geometry::Point(p) = d[1].1.geometry else {
+            panic!("not a point")
+        };
+        assert!((p.x() - 113.61).abs() > 1e-4, "gcj02 was converted");
+    }
+
+    #[test]
+    fn gbk_is_read() {
+        let (bytes, _, _) = encoding_rs::GBK.encode("address,lon,lat\n人民街8号,113.6,34.7\n");
+        let d = read(&bytes).unwrap();
+        assert_eq!(d[0].1.name, "人民街8号");
+    }
+
+    #[test]
+    fn each_fault_names_its_line() {
+        assert!(err("addr,lon,lat\n").contains("no address column"));
+        assert_eq!(
+            err("address,lon,lat\n,113,34\n"),
+            "line 2 has no address; nothing was imported"
+        );
+        assert!(
+            err("address,lon,lat\nx号,abc,34\n")
+                .contains("line 2 has lon \"abc\", which is not a number")
+        );
+        assert!(
+            err("address,lon,lat\nx号,113,95\n")
+                .contains("line 2 has lat 95, which is out of range")
+        );
+        assert!(
+            err("address,lon,lat,crs\nx号,113,34,utm\n")
+                .contains("line 2 has an unknown crs \"utm\"")
+        );
+        assert!(err("address,lon,lat\n1号,113,34\n1号,113,34\n").contains("line 3 has code"));
+        assert!(err("address,lon,lat\n1号,113,34\n2号,,34\n").contains("line 3 has no lon"));
+    }
+}
