@@ -5,6 +5,7 @@
 //! ([`spatial`]) knows nothing of HTTP or SQL; [`api`] and [`store`] are thin edges around it.
 
 pub mod api;
+pub mod coverage;
 pub mod demo;
 pub mod io;
 pub mod lookup;
