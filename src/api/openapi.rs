@@ -7,6 +7,7 @@ use utoipa::OpenApi;
 use super::error::{ErrorBody, ErrorResponse};
 use super::health::Health;
 use super::lookup::{BatchAnswer, BatchItem, Card, LonLat, LookupAnswer};
+use crate::coverage::CoverageReport;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,7 +18,8 @@ use super::lookup::{BatchAnswer, BatchItem, Card, LonLat, LookupAnswer};
     paths(
         super::health::get_health,
         super::lookup::lookup_point,
-        super::lookup::lookup_batch
+        super::lookup::lookup_batch,
+        super::reports::get_coverage_report
     ),
     components(schemas(
         Health,
@@ -27,7 +29,8 @@ use super::lookup::{BatchAnswer, BatchItem, Card, LonLat, LookupAnswer};
         BatchAnswer,
         BatchItem,
         ErrorBody,
-        ErrorResponse
+        ErrorResponse,
+        CoverageReport
     ))
 )]
 pub struct ApiDoc;
