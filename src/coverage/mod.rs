@@ -333,7 +333,7 @@ pub fn report(
         }
     }
 
-    let community_reports: Vec<CommunityCoverage> = communities
+    let results: Vec<(CommunityCoverage, Vec<OutsideShare>)> = communities
         .par_iter()
         .filter(|c| wanted(&c.feature.code))
         .map(|c| {
@@ -346,6 +346,12 @@ pub fn report(
             community_coverage(snapshot, c, grids, commercial, options)
         })
         .collect();
+    let mut shares: HashMap<(Layer, String), f64> = HashMap::new();
+    let mut community_reports = Vec::with_capacity(results.len());
+    for (r, s) in results {
+        community_reports.push(r);
+        shares.extend(s);
+    }
 
     let subdistricts = if options.community.is_none() {
         subdistrict_tilings(snapshot, &communities, options.sliver_width_m)
@@ -353,7 +359,13 @@ pub fn report(
         Vec::new()
     };
     let (points_outside, grids) = grid_contents(snapshot, &party, options);
-    let faults = data_faults(snapshot, &communities, &party, &commercial, options);
+    let faults = data_faults(
+        snapshot,
+        &communities,
+        [&party, &commercial],
+        &shares,
+        options,
+    );
 
     let mut summary = Summary {
         communities: community_reports.len(),
@@ -414,7 +426,7 @@ fn community_coverage(
     grids: &[&Areal<'_>],
     commercial: &[&Areal<'_>],
     options: &CoverageOptions,
-) -> CommunityCoverage {
+) -> (CommunityCoverage, Vec<OutsideShare>) {
     let parts: Vec<Part> = grids
         .iter()
         .map(|g| Part {
@@ -431,11 +443,18 @@ fn community_coverage(
         .filter(|s| s.kind == partition::SliverKind::Gap)
         .map(|s| s.area_m2)
         .sum();
-    let commercial_outside = commercial
+    let mut shares: Vec<OutsideShare> = grids
         .iter()
-        .filter_map(|m| commercial_outside(snapshot, c, m, options.sliver_width_m))
+        .zip(&t.outside_by_part)
+        .map(|(g, &o)| share_outside(g, o))
         .collect();
-    CommunityCoverage {
+    let mut commercial_out = Vec::new();
+    for m in commercial {
+        let (fault, outside) = commercial_outside(snapshot, c, m, options.sliver_width_m);
+        shares.push(share_outside(m, outside));
+        commercial_out.extend(fault);
+    }
+    let coverage = CommunityCoverage {
         code: c.feature.code.clone(),
         name: c.feature.name.clone(),
         area_m2: area,
@@ -448,9 +467,19 @@ fn community_coverage(
         overlaps: t.overlaps,
         outside: t.outside,
         slivers: t.slivers,
-        commercial_outside,
+        commercial_outside: commercial_out,
         noise_pieces: t.noise_pieces,
-    }
+    };
+    (coverage, shares)
+}
+
+/// The share (0–1) of a grid's area outside its parent community, keyed by layer and code.
+type OutsideShare = ((Layer, String), f64);
+
+fn share_outside(g: &Areal<'_>, outside_m2: f64) -> OutsideShare {
+    let area = area_m2(&g.geometry);
+    let share = if area > 0.0 { outside_m2 / area } else { 1.0 };
+    ((g.feature.layer, g.feature.code.clone()), share)
 }
 
 /// A commercial grid's part outside its community, with the party grids the grid shares area
@@ -460,15 +489,19 @@ fn commercial_outside(
     c: &Areal<'_>,
     m: &Areal<'_>,
     sliver_width_m: f64,
-) -> Option<CommercialOutside> {
+) -> (Option<CommercialOutside>, f64) {
     let parts = [Part {
         code: &m.feature.code,
         geometry: &m.geometry,
     }];
-    let o = partition::outside(&c.geometry, &parts, sliver_width_m)
-        .outside
-        .into_iter()
-        .next()?;
+    let t = partition::outside(&c.geometry, &parts, sliver_width_m);
+    let outside_m2 = t.outside_by_part.first().copied().unwrap_or(0.0);
+    (commercial_fault(snapshot, m, t), outside_m2)
+}
+
+/// The commercial grid's outside piece (if any) and the party grids it shares area with.
+fn commercial_fault(snapshot: &Snapshot, m: &Areal<'_>, t: Tiling) -> Option<CommercialOutside> {
+    let o = t.outside.into_iter().next()?;
     let bbox = m.geometry.bounding_rect()?;
     let mut touched: Vec<String> = snapshot
         .in_box(
@@ -628,8 +661,8 @@ fn grid_contents(
 fn data_faults(
     snapshot: &Snapshot,
     communities: &[Areal<'_>],
-    party: &[Areal<'_>],
-    commercial: &[Areal<'_>],
+    grids: [&[Areal<'_>]; 2],
+    shares: &HashMap<(Layer, String), f64>,
     options: &CoverageOptions,
 ) -> DataFaults {
     let in_scope = |f: &Feature| {
@@ -680,10 +713,16 @@ fn data_faults(
             layers,
         })
         .collect();
-    faults.wrong_parents = party
+    faults.wrong_parents = grids[0]
         .par_iter()
-        .chain(commercial.par_iter())
+        .chain(grids[1].par_iter())
         .filter(|g| in_scope(g.feature))
+        .filter(|g| {
+            // Most grids were measured against their parent already: no more than half outside.
+            shares
+                .get(&(g.feature.layer, g.feature.code.clone()))
+                .is_none_or(|&s| s > 0.5)
+        })
         .filter_map(|g| wrong_parent(g, communities))
         .collect();
     faults

@@ -185,8 +185,23 @@ fn rect_of(mp: &MultiPolygon<f64>) -> Option<Rectangle<[f64; 2]>> {
 
 /// Measure how `parts` tile `container`.
 pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m: f64) -> Tiling {
-    let mut out = outside(container, parts, sliver_width_m);
     let union = geo::unary_union(parts.iter().map(|p| p.geometry));
+    // Shortcuts that keep clean communities to three operations: when the union lies inside the
+    // container no part reaches outside, and when the parts' areas add up to the union's no two
+    // overlap (by more than noise), so the per-part and pairwise operations can be skipped.
+    let mut out = if area_m2(&union.difference(container)) < NOISE_M2 {
+        Tiling {
+            outside_by_part: vec![0.0; parts.len()],
+            ..Tiling::default()
+        }
+    } else {
+        outside(container, parts, sliver_width_m)
+    };
+    let sum_of_parts = parts
+        .iter()
+        .map(|p| area_m2(p.geometry))
+        .fold(0.0, |a, b| a + b);
+    let may_overlap = sum_of_parts - area_m2(&union) >= NOISE_M2;
     let tree = RTree::bulk_load(
         parts
             .iter()
@@ -234,7 +249,7 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
     }
 
     // Overlaps: pairwise intersections of the pairs whose boxes meet.
-    for e in tree.iter() {
+    for e in tree.iter().filter(|_| may_overlap) {
         let i = e.data;
         let env = e.geom().envelope();
         let mut js: Vec<usize> = tree
