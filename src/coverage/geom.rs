@@ -117,7 +117,9 @@ fn signed_distance(p: Coord<f64>, rings: &[Vec<Coord<f64>>]) -> f64 {
 
 /// The largest inscribed circle of a polygon: its centre (longitude-latitude) and radius in
 /// metres, found by the polylabel search (Mapbox's pole of inaccessibility: a priority queue of
-/// square cells, split while a cell could still hold a better centre) to within `precision_m`.
+/// square cells, split while a cell could still hold a better centre) to within `precision_m`,
+/// or, when that is 0, to 1/2000 of the piece's smaller side (at least 1 mm): a width within
+/// 0.1% whatever the size, without chasing millimetres across a large gap.
 pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f64) {
     let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
     let rings: Vec<Vec<Coord<f64>>> = std::iter::once(poly.exterior())
@@ -131,6 +133,11 @@ pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f
     if !(cell_size > 0.0) {
         return (frame.to_lonlat(bbox.center()), 0.0);
     }
+    let precision_m = if precision_m > 0.0 {
+        precision_m
+    } else {
+        (cell_size / 2000.0).max(0.001)
+    };
     #[derive(PartialEq)]
     struct Cell {
         c: Coord<f64>,
@@ -183,7 +190,7 @@ pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f
         best = guess;
     }
     // A bound on the work for pathological shapes; the answer is then still a lower bound.
-    let mut budget = 200_000usize;
+    let mut budget = 50_000usize;
     while let Some(c) = queue.pop() {
         if c.d > best.d {
             best = Cell { max: c.d, ..c };
@@ -208,7 +215,7 @@ pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f
 
 /// Width of a polygon in metres: twice the radius of its largest inscribed circle.
 pub fn width_m(poly: &Polygon<f64>) -> f64 {
-    2.0 * inscribed_circle(poly, 0.005).1
+    2.0 * inscribed_circle(poly, 0.0).1
 }
 
 /// Length in metres of the boundary of `piece` that lies on the boundary of `other` (within

@@ -20,7 +20,7 @@ pub mod render;
 
 use std::collections::{BTreeMap, HashMap};
 
-use geo::{BoundingRect, InteriorPoint, Intersects, MultiPolygon};
+use geo::{BooleanOps, BoundingRect, InteriorPoint, Intersects, MultiPolygon};
 use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -449,7 +449,11 @@ fn community_coverage(
         .map(|(g, &o)| share_outside(g, o))
         .collect();
     let mut commercial_out = Vec::new();
-    for m in commercial {
+    // One difference of the union settles the usual case of every commercial grid inside.
+    let all_inside =
+        area_m2(&geo::unary_union(commercial.iter().map(|m| &m.geometry)).difference(&c.geometry))
+            < partition::NOISE_M2;
+    for m in commercial.iter().filter(|_| !all_inside) {
         let (fault, outside) = commercial_outside(snapshot, c, m, options.sliver_width_m);
         shares.push(share_outside(m, outside));
         commercial_out.extend(fault);
@@ -477,8 +481,13 @@ fn community_coverage(
 type OutsideShare = ((Layer, String), f64);
 
 fn share_outside(g: &Areal<'_>, outside_m2: f64) -> OutsideShare {
-    let area = area_m2(&g.geometry);
-    let share = if area > 0.0 { outside_m2 / area } else { 1.0 };
+    // Geodesic areas cost a geodesic inverse per edge: measure only grids that reach outside.
+    let share = if outside_m2 <= 0.0 {
+        0.0
+    } else {
+        let area = area_m2(&g.geometry);
+        if area > 0.0 { outside_m2 / area } else { 1.0 }
+    };
     ((g.feature.layer, g.feature.code.clone()), share)
 }
 

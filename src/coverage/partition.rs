@@ -130,7 +130,7 @@ struct Measured {
 fn measure(p: Polygon<f64>) -> Measured {
     let area = polygon_area_m2(&p);
     let (c, r) = if area >= NOISE_M2 {
-        inscribed_circle(&p, 0.005)
+        inscribed_circle(&p, 0.0)
     } else {
         (
             p.centroid().map_or(geo::Coord { x: 0., y: 0. }, |c| c.0),
