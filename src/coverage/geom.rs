@@ -130,7 +130,7 @@ pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f
         return (Coord { x: 0.0, y: 0.0 }, 0.0);
     };
     let cell_size = bbox.width().min(bbox.height());
-    if !(cell_size > 0.0) {
+    if cell_size.is_nan() || cell_size <= 0.0 {
         return (frame.to_lonlat(bbox.center()), 0.0);
     }
     let precision_m = if precision_m > 0.0 {
