@@ -99,3 +99,103 @@ async fn demo_report_agrees_with_postgis(pool: sqlx::PgPool) {
         assert!(agree(ours, f.area_m2), "{f:?}: ours {ours}");
     }
 }
+
+/// A rectangle given in thousandths of a degree east and north of (113.6°E, 34.7°N).
+fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> geo::Polygon<f64> {
+    let at = |x: f64, y: f64| geo::coord!(x: 113.6 + x / 1000.0, y: 34.7 + y / 1000.0);
+    geo::Rect::new(at(x0, y0), at(x1, y1)).to_polygon()
+}
+
+fn area_draft(
+    layer: gridmap::model::Layer,
+    code: &str,
+    parent: &str,
+    geometry: geo::Geometry<f64>,
+) -> gridmap::model::FeatureDraft {
+    gridmap::model::FeatureDraft {
+        layer,
+        code: code.into(),
+        name: code.into(),
+        parent: Some(parent.into()),
+        properties: Default::default(),
+        geometry,
+    }
+}
+
+/// A generated partition with every kind of planted fault, against PostGIS: a community of two
+/// parts (an exclave) with a hole that is another community (an enclave); a grid covering part
+/// of the hole and overlapping its neighbour; a grid reaching past the community's edge and
+/// leaving a strip gap; two grids in the exclave that share only a vertex (no overlap) and leave
+/// two gaps that also meet at that vertex.
+#[sqlx::test(migrations = false)]
+async fn generated_partition_agrees_with_postgis(pool: sqlx::PgPool) {
+    use gridmap::model::Layer::{Community, PartyGrid};
+    let store = PostgisStore::from_pool(pool.clone()).await.unwrap();
+    let (c1, c2) = ("419901001001", "419901001002");
+    let hole = square(0.8, 0.8, 1.2, 1.2);
+    let main = geo::Polygon::new(
+        square(0., 0., 2., 2.).exterior().clone(),
+        vec![hole.exterior().clone()],
+    );
+    let community = geo::MultiPolygon(vec![main, square(4., 0., 5., 1.)]);
+    let grid =
+        |n: u32, p: geo::Polygon<f64>| area_draft(PartyGrid, &format!("{c1}{n:03}"), c1, p.into());
+    let drafts = vec![
+        area_draft(Community, c1, "419901001", community.into()),
+        area_draft(Community, c2, "419901001", hole.clone().into()),
+        area_draft(PartyGrid, &format!("{c2}001"), c2, hole.into()),
+        grid(1, square(0., 0., 1., 2.)),
+        grid(2, square(1., 0., 2.1, 0.9)),
+        grid(3, square(0.9, 1., 2., 2.)),
+        grid(4, square(4., 0., 4.5, 0.5)),
+        grid(5, square(4.5, 0.5, 5., 1.)),
+    ];
+    let changes = drafts
+        .into_iter()
+        .map(|draft| Change::Upsert {
+            draft,
+            expected_version: Some(0),
+        })
+        .collect();
+    store
+        .commit(ChangeSet {
+            author: "test".into(),
+            message: "generated".into(),
+            changes,
+        })
+        .await
+        .unwrap();
+    let snapshot = Snapshot::load(&store).await.unwrap();
+    let report = coverage::report(&snapshot, &CoverageOptions::default()).unwrap();
+    let rows = sqlx::query(REFERENCE).fetch_all(&pool).await.unwrap();
+    for row in rows {
+        let code: String = row.get("code");
+        let c = report.communities.iter().find(|c| c.code == code).unwrap();
+        for (ours, column) in [
+            (c.area_m2, "area_m2"),
+            (c.gap_area_m2, "gap_m2"),
+            (c.overlap_area_m2, "overlap_m2"),
+            (c.outside_area_m2, "outside_m2"),
+        ] {
+            let theirs: f64 = row.get(column);
+            eprintln!("{code} {column}: ours {ours:.2}, PostGIS {theirs:.2}");
+            assert!(agree(ours, theirs), "{code} {column}: {ours} vs {theirs}");
+        }
+    }
+    let c = report.communities.iter().find(|c| c.code == c1).unwrap();
+    assert_eq!(
+        c.gaps.len(),
+        3,
+        "{:?}",
+        c.gaps.iter().map(|g| g.area_m2).collect::<Vec<_>>()
+    );
+    assert_eq!(c.overlaps.len(), 1, "grids 4 and 5 share only a vertex");
+    let outside: Vec<&str> = c.outside.iter().map(|o| o.grid.as_str()).collect();
+    assert_eq!(
+        outside,
+        ["419901001001001", "419901001001002", "419901001001003"]
+    );
+    assert!(c.slivers.is_empty());
+    let enclave = report.communities.iter().find(|c| c.code == c2).unwrap();
+    assert!(enclave.gaps.is_empty() && enclave.outside.is_empty() && enclave.overlaps.is_empty());
+}
