@@ -6,6 +6,7 @@
 
 pub mod address;
 pub mod api;
+pub mod coverage;
 pub mod demo;
 pub mod io;
 pub mod lookup;

@@ -37,7 +37,11 @@ pub struct Located<'a> {
 
 /// The features of `layer` whose closure holds `p`, best first by the boundary rule, each with
 /// whether it holds `p` only on its boundary.
-fn candidates(snapshot: &Snapshot, layer: Layer, p: Coord<f64>) -> Vec<(&Feature, bool)> {
+pub(crate) fn candidates(
+    snapshot: &Snapshot,
+    layer: Layer,
+    p: Coord<f64>,
+) -> Vec<(&Feature, bool)> {
     let mut hits: Vec<(&Feature, bool)> = snapshot
         .areal_at(layer, p)
         .filter_map(|(f, poly)| match poly.locate(p) {

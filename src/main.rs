@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tracing::info;
 
 use gridmap::api::{self, AppState};
+use gridmap::coverage::{self, CoverageOptions};
 use gridmap::demo::{self, Scale};
 use gridmap::io::{self, FieldMapping, ImportOptions};
 use gridmap::model::{Change, ChangeSet, Layer};
@@ -111,6 +112,38 @@ enum Command {
     },
     /// Create or migrate the store and exit.
     Migrate,
+    /// Reports over the current data (or as it stood at a past date).
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// The coverage-gap report: gaps, overlaps and grids reaching outside, per community; what
+    /// lies in no grid; households per grid; data faults. Written to stdout.
+    Coverage {
+        /// json, geojson (every fault a feature), csv (all tables in one file; the first column
+        /// `table` names the table) or html (a printable page).
+        #[arg(long, value_enum, default_value = "json")]
+        format: coverage::render::Format,
+        /// Only this community (12-digit code).
+        #[arg(long)]
+        community: Option<String>,
+        /// The data as it stood at this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Gaps and overlaps narrower than this many metres are slivers.
+        #[arg(long, default_value_t = 0.5)]
+        sliver_width: f64,
+        /// Party grids with fewer households are `under`.
+        #[arg(long, default_value_t = 300)]
+        households_min: u64,
+        /// Party grids with more households are `over`.
+        #[arg(long, default_value_t = 500)]
+        households_max: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +249,43 @@ async fn main() -> Result<()> {
             });
             demo::write(*scale, &dir).with_context(|| format!("writing {}", dir.display()))?;
             println!("wrote {}", dir.display());
+            Ok(())
+        }
+        Command::Report {
+            command:
+                ReportCommand::Coverage {
+                    format,
+                    community,
+                    as_of,
+                    sliver_width,
+                    households_min,
+                    households_max,
+                },
+        } => {
+            let store = store::open(&cli.store_config()).await?;
+            let snapshot = if store.data_version().await? == 0 {
+                // Like `serve`, an empty store shows the demo (here in memory, not committed).
+                info!("the store is empty: reporting on the demo subdistrict");
+                let features = demo::embedded().into_iter().map(|d| d.into_feature(1));
+                Arc::new(Snapshot::new(0, features.collect()))
+            } else {
+                Arc::new(Snapshot::load(store.as_ref()).await?)
+            };
+            let options = CoverageOptions {
+                community: community.clone(),
+                sliver_width_m: *sliver_width,
+                households_min: *households_min,
+                households_max: *households_max,
+                as_of: None,
+            };
+            let report =
+                api::reports::make_report(store.as_ref(), snapshot, options, as_of.as_deref())
+                    .await?;
+            let text = coverage::render::render(&report, *format)?;
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.write_all(b"\n")?;
             Ok(())
         }
         Command::Migrate => {

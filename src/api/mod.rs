@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod lookup;
 pub mod openapi;
+pub mod reports;
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub fn app(state: AppState) -> Router {
             "/v1/lookup",
             get(lookup::lookup_point).post(lookup::lookup_batch),
         )
+        .route("/v1/reports/coverage", get(reports::get_coverage_report))
         .route("/openapi.json", get(openapi::get_openapi))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -7,6 +7,7 @@ use utoipa::OpenApi;
 use super::error::{ErrorBody, ErrorResponse};
 use super::health::Health;
 use super::lookup::{BatchAnswer, BatchItem};
+use crate::coverage::CoverageReport;
 use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAnswer, Place};
 
 #[derive(OpenApi)]
@@ -18,7 +19,8 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
     paths(
         super::health::get_health,
         super::lookup::lookup_point,
-        super::lookup::lookup_batch
+        super::lookup::lookup_batch,
+        super::reports::get_coverage_report
     ),
     components(schemas(
         Health,
@@ -32,7 +34,8 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
         BatchAnswer,
         BatchItem,
         ErrorBody,
-        ErrorResponse
+        ErrorResponse,
+        CoverageReport
     ))
 )]
 pub struct ApiDoc;

@@ -1,0 +1,123 @@
+//! The whole coverage report beside PostGIS computing the same gaps, overlaps and outside parts,
+//! in one run, for the demo subdistrict and for the city-scale set.
+//!
+//!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench coverage
+//!
+//! gridmap: `coverage::report` over a snapshot — per community the union, gaps, overlaps,
+//! outside parts, widths and neighbours, the subdistrict tiling, every point placed in a grid,
+//! grid balance and data faults (rayon over the cores).
+//! PostGIS: `tests/sql/coverage_reference.sql` — per community ST_Union of its grids,
+//! ST_Difference for the gap, pairwise ST_Intersection for overlaps, ST_Difference for outside
+//! parts, `::geography` areas — one query. Only the area layers are loaded into PostGIS (the
+//! query reads no points), which favours PostGIS. Prints the median times and the ratio.
+
+use std::time::{Duration, Instant};
+
+use gridmap::coverage::{self, CoverageOptions};
+use gridmap::demo::{self, Scale};
+use gridmap::model::{Change, ChangeSet, Feature, Layer};
+use gridmap::snapshot::Snapshot;
+use gridmap::store::{self, StoreConfig};
+
+const BENCH_DB: &str = "gridmap_bench_coverage";
+const REFERENCE: &str = include_str!("../tests/sql/coverage_reference.sql");
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+/// A fresh database holding the area layers of `features`.
+async fn postgis(url: &str, features: &[Feature]) -> anyhow::Result<sqlx::PgPool> {
+    use sqlx::Executor;
+    let admin = sqlx::PgPool::connect(url).await?;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)").as_str())
+        .await?;
+    admin
+        .execute(format!("CREATE DATABASE {BENCH_DB}").as_str())
+        .await?;
+    let (base, _) = url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow::anyhow!("DATABASE_URL names no database"))?;
+    let db_url = format!("{base}/{BENCH_DB}");
+    let store = store::open(&StoreConfig::Postgis {
+        url: db_url.clone(),
+    })
+    .await?;
+    let changes = features
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.layer,
+                Layer::Subdistrict | Layer::Community | Layer::PartyGrid | Layer::CommercialGrid
+            )
+        })
+        .map(|f| Change::Upsert {
+            draft: f.clone().into(),
+            expected_version: None,
+        })
+        .collect();
+    store
+        .commit(ChangeSet {
+            author: "bench".into(),
+            message: "bench".into(),
+            changes,
+        })
+        .await?;
+    let pool = sqlx::PgPool::connect(&db_url).await?;
+    pool.execute("ANALYZE features").await?;
+    Ok(pool)
+}
+
+fn run(rt: &tokio::runtime::Runtime, url: &str, scale: Scale, runs: usize) -> anyhow::Result<()> {
+    let features: Vec<Feature> = demo::generate(scale)
+        .into_iter()
+        .map(|d| d.into_feature(1))
+        .collect();
+    let snapshot = Snapshot::new(1, features);
+    let options = CoverageOptions::default();
+    let report = coverage::report(&snapshot, &options)?;
+    let ours = time(runs, || coverage::report(&snapshot, &options));
+    let pool = rt.block_on(postgis(url, snapshot.features()))?;
+    let theirs = time(runs.min(3), || {
+        rt.block_on(sqlx::query(REFERENCE).fetch_all(&pool))
+            .map(|rows| rows.len())
+    });
+    println!(
+        "coverage/{scale:?}: {} communities, {} party grids, {} features — gridmap {:.1} ms (whole report), PostGIS {:.1} ms (gaps/overlaps/outside only); PostGIS/gridmap = {:.1}×",
+        report.communities.len(),
+        report.summary.party_grids,
+        snapshot.features().len(),
+        ours.as_secs_f64() * 1e3,
+        theirs.as_secs_f64() * 1e3,
+        theirs.as_secs_f64() / ours.as_secs_f64()
+    );
+    rt.block_on(pool.close());
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not and wants no work done.
+    if !std::env::args().any(|a| a == "--bench") {
+        return Ok(());
+    }
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let rt = tokio::runtime::Runtime::new()?;
+    run(&rt, &url, Scale::Demo, 11)?;
+    run(&rt, &url, Scale::City, 3)?;
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! `GET /v1/reports/coverage`: the coverage-gap report (see [`crate::coverage`]) in JSON,
+//! GeoJSON, CSV or HTML, for the current data or `as_of` a past date.
+//!
+//! The report is heavy (boolean operations over every community), so it runs on the blocking
+//! pool, never on the async threads.
+
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::{ApiError, ErrorBody, query_pairs};
+use crate::coverage::asof::{BadAsOf, parse_as_of, replay};
+use crate::coverage::render::{Format, UnknownFormat, render};
+use crate::coverage::{self, CoverageError, CoverageOptions, CoverageReport};
+use crate::snapshot::Snapshot;
+use crate::store::{Store, StoreError};
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Options(#[from] CoverageError),
+    #[error(transparent)]
+    AsOf(#[from] BadAsOf),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the report failed: {0}")]
+    Failed(String),
+}
+
+impl From<ReportError> for ApiError {
+    fn from(e: ReportError) -> ApiError {
+        match e {
+            ReportError::Options(e @ CoverageError::UnknownCommunity(_)) => {
+                ApiError::NotFound(e.to_string())
+            }
+            ReportError::Options(e) => ApiError::bad_request("invalid_parameter", e.to_string()),
+            ReportError::AsOf(e) => ApiError::bad_request("invalid_parameter", e.to_string()),
+            ReportError::Store(e) => ApiError::Store(e),
+            ReportError::Failed(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+/// Make the report over `current`, or over the features as they stood at `as_of` (a date or an
+/// RFC 3339 timestamp) replayed from the store's revisions; the work runs on the blocking pool.
+pub async fn make_report(
+    store: &dyn Store,
+    current: Arc<Snapshot>,
+    mut options: CoverageOptions,
+    as_of: Option<&str>,
+) -> Result<CoverageReport, ReportError> {
+    options.check()?;
+    let snapshot = match as_of {
+        None => current,
+        Some(text) => {
+            let at = parse_as_of(text)?;
+            options.as_of = Some(at.to_rfc3339());
+            let revisions = store.revisions(None, 0, i64::MAX).await?;
+            let data_version = revisions
+                .iter()
+                .filter(|r| r.at <= at)
+                .map(|r| r.id)
+                .max()
+                .unwrap_or(0);
+            let features = replay(&revisions, at);
+            tokio::task::spawn_blocking(move || Arc::new(Snapshot::new(data_version, features)))
+                .await
+                .map_err(|e| ReportError::Failed(e.to_string()))?
+        }
+    };
+    tokio::task::spawn_blocking(move || coverage::report(&snapshot, &options))
+        .await
+        .map_err(|e| ReportError::Failed(e.to_string()))?
+        .map_err(ReportError::from)
+}
+
+fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
+    text.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_parameter",
+            format!("{field} must be a number, got {text:?}"),
+        )
+    })
+}
+
+/// `GET /v1/reports/coverage`
+#[utoipa::path(
+    get,
+    path = "/v1/reports/coverage",
+    params(
+        ("format" = Option<String>, Query, description = "json (default), geojson, csv or html"),
+        ("community" = Option<String>, Query, description = "Only this community (12-digit code)"),
+        ("as_of" = Option<String>, Query, description = "The data as it stood at this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time"),
+        ("sliver_width" = Option<f64>, Query, description = "Gaps and overlaps narrower than this many metres are slivers (default 0.5)"),
+        ("households_min" = Option<u64>, Query, description = "Fewer households per party grid is `under` (default 300)"),
+        ("households_max" = Option<u64>, Query, description = "More households per party grid is `over` (default 500)"),
+    ),
+    responses(
+        (status = 200, description = "The report; GeoJSON, CSV and HTML when `format` asks", body = CoverageReport),
+        (status = 400, description = "An unknown, repeated or malformed parameter", body = ErrorBody),
+        (status = 404, description = "No such community", body = ErrorBody),
+    )
+)]
+pub async fn get_coverage_report(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs = query_pairs(query)?;
+    let mut options = CoverageOptions::default();
+    let mut format = Format::default();
+    let mut as_of = None;
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, v) in &pairs {
+        if seen.contains(&k.as_str()) {
+            return Err(ApiError::bad_request(
+                "duplicate_parameter",
+                format!("query parameter {k:?} given twice"),
+            ));
+        }
+        seen.push(k);
+        match k.as_str() {
+            "format" => {
+                format = v.parse().map_err(|e: UnknownFormat| {
+                    ApiError::bad_request("invalid_parameter", e.to_string())
+                })?
+            }
+            "community" => options.community = Some(v.clone()),
+            "as_of" => as_of = Some(v.clone()),
+            "sliver_width" => options.sliver_width_m = parse(k, v)?,
+            "households_min" => options.households_min = parse(k, v)?,
+            "households_max" => options.households_max = parse(k, v)?,
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!(
+                        "unknown query parameter {other:?} (expected format, community, as_of, sliver_width, households_min, households_max)"
+                    ),
+                ));
+            }
+        }
+    }
+    let report = make_report(
+        state.store.as_ref(),
+        state.snapshot.current(),
+        options,
+        as_of.as_deref(),
+    )
+    .await?;
+    let body = tokio::task::spawn_blocking(move || render(&report, format))
+        .await
+        .map_err(|e| ApiError::Internal(format!("rendering the coverage report: {e}")))?
+        .map_err(|e| ApiError::Internal(format!("rendering the coverage report: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+}
