@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod lookup;
 pub mod openapi;
+pub mod tiles;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::snapshot::SnapshotCell;
 use crate::store::Store;
+use crate::tiles::cache::TileCache;
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -26,6 +28,8 @@ pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub snapshot: Arc<SnapshotCell>,
+    /// Encoded tiles by data version; see [`crate::tiles::cache`].
+    pub tiles: Arc<TileCache>,
 }
 
 /// The whole service as a router, so tests call it without a socket.
@@ -37,6 +41,9 @@ pub fn app(state: AppState) -> Router {
             get(lookup::lookup_point).post(lookup::lookup_batch),
         )
         .route("/openapi.json", get(openapi::get_openapi))
+        .route("/tiles/{z}/{x}/{y}", get(tiles::get_tile))
+        .route("/tiles.json", get(tiles::get_tilejson))
+        .route("/style.json", get(tiles::get_style))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

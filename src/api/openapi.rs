@@ -17,7 +17,10 @@ use super::lookup::{BatchAnswer, BatchItem, Card, LonLat, LookupAnswer};
     paths(
         super::health::get_health,
         super::lookup::lookup_point,
-        super::lookup::lookup_batch
+        super::lookup::lookup_batch,
+        super::tiles::get_tile,
+        super::tiles::get_tilejson,
+        super::tiles::get_style
     ),
     components(schemas(
         Health,
