@@ -6,6 +6,7 @@
 pub mod error;
 pub mod health;
 pub mod lookup;
+pub mod ogc;
 pub mod openapi;
 pub mod tiles;
 
@@ -43,6 +44,16 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::get_openapi))
         .route("/tiles/{z}/{x}/{y}", get(tiles::get_tile))
         .route("/tiles.json", get(tiles::get_tilejson))
+        .route("/ogc", get(ogc::get_landing))
+        .route("/ogc/", get(ogc::get_landing))
+        .route("/ogc/conformance", get(ogc::get_conformance))
+        .route("/ogc/collections", get(ogc::get_collections))
+        .route("/ogc/collections/{id}", get(ogc::get_collection))
+        .route("/ogc/collections/{id}/items", get(ogc::get_items))
+        .route(
+            "/ogc/collections/{id}/items/{feature_id}",
+            get(ogc::get_item),
+        )
         .route("/style.json", get(tiles::get_style))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -20,7 +20,13 @@ use super::lookup::{BatchAnswer, BatchItem, Card, LonLat, LookupAnswer};
         super::lookup::lookup_batch,
         super::tiles::get_tile,
         super::tiles::get_tilejson,
-        super::tiles::get_style
+        super::tiles::get_style,
+        super::ogc::get_landing,
+        super::ogc::get_conformance,
+        super::ogc::get_collections,
+        super::ogc::get_collection,
+        super::ogc::get_items,
+        super::ogc::get_item
     ),
     components(schemas(
         Health,
