@@ -27,23 +27,6 @@ fn demo_snapshot() -> Snapshot {
     Snapshot::new(1, features)
 }
 
-/// Every tile at zoom `z` that meets `[west, south, east, north]`.
-fn tiles_over(b: [f64; 4], z: u8) -> Vec<TileId> {
-    let n = f64::from(1u32 << z);
-    let col = |lon: f64| ((lon + 180.0) / 360.0 * n).floor() as u32;
-    let row = |lat: f64| {
-        let r = lat.to_radians();
-        ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32
-    };
-    let mut out = Vec::new();
-    for x in col(b[0])..=col(b[2]) {
-        for y in row(b[3])..=row(b[1]) {
-            out.push(TileId::new(u32::from(z), x, y).unwrap());
-        }
-    }
-    out
-}
-
 fn zigzag(v: u32) -> i64 {
     i64::from((v >> 1) as i32 ^ -((v & 1) as i32))
 }
@@ -139,7 +122,7 @@ fn every_tile_holds_exactly_the_features_that_meet_it() {
     let b = tiles::style::bounds(&snap);
     let mut checked = 0;
     for z in 8..=17u8 {
-        for t in tiles_over(b, z) {
+        for t in TileId::covering(b, z) {
             let bytes = tiles::render(&snap, t);
             let raw = Tile::decode(&bytes[..]).unwrap();
             for l in &raw.layers {
@@ -188,7 +171,7 @@ fn grid_properties_reach_the_tile() {
     let snap = demo_snapshot();
     let grid = snap.layer(Layer::PartyGrid).next().unwrap();
     let r = geo::BoundingRect::bounding_rect(&grid.geometry).unwrap();
-    let t = tiles_over([r.min().x, r.min().y, r.min().x, r.min().y], 16)[0];
+    let t = TileId::covering([r.min().x, r.min().y, r.min().x, r.min().y], 16)[0];
     let reader = mvt_reader::Reader::new(tiles::render(&snap, t)).unwrap();
     let names = reader.get_layer_names().unwrap();
     let i = names.iter().position(|n| n == "party_grid").unwrap();
@@ -253,7 +236,7 @@ async fn tiles_over_http_gzip_etag_and_errors() {
     let (app, _dir) = app().await;
     let snap = demo_snapshot();
     let b = tiles::style::bounds(&snap);
-    let t = tiles_over(
+    let t = TileId::covering(
         [
             (b[0] + b[2]) / 2.0,
             (b[1] + b[3]) / 2.0,

@@ -391,9 +391,10 @@ pub async fn get_items(
     let url = format!("{base}/ogc/collections/{}/items", layer.id());
     let page_url = |fmt: &str, off: usize| {
         let mut s = format!("{url}?f={fmt}&limit={limit}&offset={off}");
-        if let Some(b) = q.get("bbox") {
-            s.push_str("&bbox=");
-            s.push_str(&b.replace(' ', ""));
+        if let Some(r) = bbox {
+            // Written from the parsed numbers, so nothing of the raw query reaches the link.
+            let (min, max) = (r.min(), r.max());
+            s.push_str(&format!("&bbox={},{},{},{}", min.x, min.y, max.x, max.y));
         }
         s
     };

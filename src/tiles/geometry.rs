@@ -63,6 +63,27 @@ impl TileId {
         Ok(TileId { z, x, y })
     }
 
+    /// Every tile at zoom `z` that meets `[west, south, east, north]` (longitude-latitude), west
+    /// to east, north to south. `z` above [`MAX_ZOOM`] is taken as [`MAX_ZOOM`].
+    pub fn covering(b: [f64; 4], z: u8) -> Vec<TileId> {
+        let z = z.min(MAX_ZOOM);
+        let n = f64::from(1u32 << z);
+        let max = (1u32 << z) - 1;
+        let col = |lon: f64| (((lon + 180.0) / 360.0 * n).floor().max(0.0) as u32).min(max);
+        let row = |lat: f64| {
+            let r = lat.clamp(-MAX_LAT, MAX_LAT).to_radians();
+            let y = (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+            (y.floor().max(0.0) as u32).min(max)
+        };
+        let mut out = Vec::new();
+        for y in row(b[3])..=row(b[1]) {
+            for x in col(b[0])..=col(b[2]) {
+                out.push(TileId { z, x, y });
+            }
+        }
+        out
+    }
+
     /// The tile's bounds in longitude-latitude: `([west, south], [east, north])`.
     pub fn lonlat_bounds(self) -> ([f64; 2], [f64; 2]) {
         let n = f64::from(1u32 << self.z);
@@ -345,6 +366,20 @@ mod tests {
             TileId::new(1, 2, 0),
             Err(TileError::Outside { .. })
         ));
+    }
+
+    #[test]
+    fn covering_tiles() {
+        assert_eq!(TileId::covering([-180.0, -90.0, 180.0, 90.0], 1).len(), 4);
+        let t = TileId::covering([113.63, 34.73, 113.63, 34.73], 14);
+        assert_eq!(
+            t,
+            vec![TileId {
+                z: 14,
+                x: 13_363,
+                y: 6_504
+            }]
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn min_zoom(layer: Layer) -> u8 {
 
 /// The features of `layer` that meet tile `t` (its closed bounds, in longitude-latitude): exactly
 /// the ones the tile holds, unless snapping reduced a feature to nothing.
-pub fn features_in<'a>(snapshot: &'a Snapshot, layer: Layer, t: TileId) -> Vec<&'a Feature> {
+pub fn features_in(snapshot: &Snapshot, layer: Layer, t: TileId) -> Vec<&Feature> {
     if t.z < min_zoom(layer) {
         return Vec::new();
     }
