@@ -104,6 +104,7 @@ fn bad_requests_are_json_4xx() {
         "/ogc/collections/nowhere/items",
         "/ogc/collections/party_grid/items/000",
         "/ogc?x=1",
+        "/ogc/collections/%FF/items",
     ] {
         let (status, body) = server.get(path);
         assert!((400..500).contains(&status), "{path}: {status}");

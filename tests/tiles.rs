@@ -202,18 +202,24 @@ fn an_empty_snapshot_gives_empty_tiles() {
 }
 
 async fn app() -> (axum::Router, tempfile::TempDir) {
+    let (app, _, dir) = app_with_cell().await;
+    (app, dir)
+}
+
+async fn app_with_cell() -> (axum::Router, Arc<SnapshotCell>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = store::open(&StoreConfig::Gpkg {
         data_dir: dir.path().to_path_buf(),
     })
     .await
     .unwrap();
+    let cell = Arc::new(SnapshotCell::new(demo_snapshot()));
     let state = AppState {
         tiles: Default::default(),
         store,
-        snapshot: Arc::new(SnapshotCell::new(demo_snapshot())),
+        snapshot: cell.clone(),
     };
-    (api::app(state), dir)
+    (api::app(state), cell, dir)
 }
 
 async fn get(app: &axum::Router, uri: &str, headers: &[(&str, &str)]) -> axum::response::Response {
@@ -284,6 +290,7 @@ async fn tiles_over_http_gzip_etag_and_errors() {
         "/tiles/1/0",
         "/tiles/-1/0/0.mvt",
         "/tiles/1/0/99999999999999999999.mvt",
+        "/tiles/%FF/0/0.mvt",
     ] {
         let res = get(&app, bad, &[]).await;
         assert!(res.status().is_client_error(), "{bad}: {}", res.status());
@@ -358,4 +365,38 @@ async fn tilejson_and_style_point_only_at_this_service() {
             assert!(Layer::ALL.iter().any(|x| x.id() == src), "{src}");
         }
     }
+}
+
+#[tokio::test]
+async fn a_new_data_version_changes_etag_and_content() {
+    let (app, cell, _dir) = app_with_cell().await;
+    let snap = demo_snapshot();
+    let grid = snap.layer(Layer::PartyGrid).next().unwrap().clone();
+    let r = geo::BoundingRect::bounding_rect(&grid.geometry).unwrap();
+    let t = TileId::covering([r.min().x, r.min().y, r.min().x, r.min().y], 15)[0];
+    let uri = format!("/tiles/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let res = get(&app, &uri, &[]).await;
+    let etag = res.headers()[header::ETAG].to_str().unwrap().to_string();
+    let before = body(res).await;
+
+    // An edit: the same data without that grid, published as version 2.
+    let features: Vec<Feature> = snap
+        .features()
+        .iter()
+        .filter(|f| f.key() != grid.key())
+        .cloned()
+        .collect();
+    cell.publish(Snapshot::new(2, features));
+    let res = get(&app, &uri, &[("if-none-match", &etag)]).await;
+    assert_eq!(res.status(), StatusCode::OK, "the old ETag must not match");
+    assert_ne!(res.headers()[header::ETAG].to_str().unwrap(), etag);
+    let after = body(res).await;
+    assert_ne!(before, after, "the cache served the old tile");
+    let reader = mvt_reader::Reader::new(after).unwrap();
+    let names = reader.get_layer_names().unwrap();
+    let i = names.iter().position(|n| n == "party_grid").unwrap();
+    assert!(reader.get_features(i).unwrap().iter().all(|f| {
+        f.properties.as_ref().unwrap()["code"]
+            != mvt_reader::feature::Value::String(grid.code.clone())
+    }));
 }

@@ -7,6 +7,7 @@
 //! Every URL in a document is absolute, built from the request's `Host`.
 
 use axum::Json;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -261,10 +262,11 @@ pub async fn get_collections(
     responses((status = 200, description = "The collection"), (status = 404, description = "No such layer", body = super::error::ErrorResponse)))]
 pub async fn get_collection(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Path(id) = path?;
     let layer = layer_of(&id)?;
     let q = Query::parse(raw, &[])?;
     let f = q.format(&headers)?;
@@ -355,10 +357,11 @@ fn feature_json(f: &Feature) -> Value {
               (status = 404, description = "No such collection", body = super::error::ErrorResponse)))]
 pub async fn get_items(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Path(id) = path?;
     let layer = layer_of(&id)?;
     let q = Query::parse(raw, &["bbox", "limit", "offset", "datetime"])?;
     let f = q.format(&headers)?;
@@ -453,10 +456,11 @@ pub async fn get_items(
               (status = 404, description = "No such collection or feature", body = super::error::ErrorResponse)))]
 pub async fn get_item(
     State(state): State<AppState>,
-    Path((id, code)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Path((id, code)) = path?;
     let layer = layer_of(&id)?;
     let q = Query::parse(raw, &[])?;
     let f = q.format(&headers)?;

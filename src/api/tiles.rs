@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -95,9 +96,10 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 )]
 pub async fn get_tile(
     State(state): State<AppState>,
-    Path((z, x, y)): Path<(String, String, String)>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Path((z, x, y)) = path?;
     let t = parse_tile(&z, &x, &y)?;
     let snapshot = state.snapshot.current();
     let gzip = accepts_gzip(&headers);
