@@ -29,6 +29,21 @@ fn gdal_available() -> bool {
     found
 }
 
+/// Start a server and check that it serves `/ogc` at all: with a `CARGO_TARGET_DIR` shared
+/// between branches, another branch's build can replace the binary between build and test run,
+/// and this says so instead of failing obscurely inside GDAL.
+fn ogc_server(dir: &std::path::Path) -> Server {
+    let server = Server::start(dir);
+    let (status, body) = server.get("/ogc");
+    assert_eq!(
+        status,
+        200,
+        "{} does not serve /ogc ({body}); was it replaced by another build in a shared target dir?",
+        env!("CARGO_BIN_EXE_gridmap")
+    );
+    server
+}
+
 /// How many features the embedded demo has per layer.
 fn demo_counts() -> BTreeMap<Layer, usize> {
     let mut m = BTreeMap::new();
@@ -44,7 +59,7 @@ fn gdal_reads_every_collection_in_full() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = ogc_server(dir.path());
     let url = format!("OAPIF:http://{}/ogc", server.addr);
 
     let out = Command::new("ogrinfo")
@@ -92,7 +107,7 @@ fn gdal_reads_every_collection_in_full() {
 #[test]
 fn bad_requests_are_json_4xx() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
+    let server = ogc_server(dir.path());
     for path in [
         "/ogc/collections/party_grid/items?foo=1",
         "/ogc/collections/party_grid/items?bbox=1,2,3",
