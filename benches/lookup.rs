@@ -10,15 +10,15 @@
 //! - `lookup/batch10k/*`: 10,000 points; gridmap in one thread, PostGIS as one query over arrays.
 
 use std::hint::black_box;
-use std::sync::Arc;
+
+mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 
 use gridmap::demo::{self, Scale};
-use gridmap::model::{Change, ChangeSet, Layer};
+use gridmap::model::Layer;
 use gridmap::snapshot::Snapshot;
-use gridmap::store::{self, Store, StoreConfig};
 
 const BENCH_DB: &str = "gridmap_bench_lookup";
 
@@ -49,55 +49,13 @@ fn points(snapshot: &Snapshot, n: usize) -> Vec<(f64, f64)> {
         .collect()
 }
 
-async fn postgis(url: &str, snapshot: &Snapshot) -> (Arc<dyn Store>, sqlx::PgPool) {
-    use sqlx::Executor;
-    let admin = sqlx::PgPool::connect(url)
-        .await
-        .expect("connect to PostgreSQL");
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)").as_str())
-        .await
-        .expect("drop the bench database");
-    admin
-        .execute(format!("CREATE DATABASE {BENCH_DB}").as_str())
-        .await
-        .expect("create the bench database");
-    let (base, _) = url.rsplit_once('/').expect("a URL with a database");
-    let db_url = format!("{base}/{BENCH_DB}");
-    let store = store::open(&StoreConfig::Postgis {
-        url: db_url.clone(),
-    })
-    .await
-    .expect("open the PostGIS store");
-    let changes = snapshot
-        .features()
-        .iter()
-        .map(|f| Change::Upsert {
-            draft: f.clone().into(),
-            expected_version: None,
-        })
-        .collect();
-    store
-        .commit(ChangeSet {
-            author: "bench".into(),
-            message: "bench".into(),
-            changes,
-        })
-        .await
-        .expect("load the demo into PostGIS");
-    let pool = sqlx::PgPool::connect(&db_url).await.expect("connect");
-    pool.execute("ANALYZE features").await.expect("analyze");
-    (store, pool)
-}
-
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let url = common::database_url();
     let drafts = demo::generate(Scale::Demo);
     let features = drafts.into_iter().map(|d| d.into_feature(1)).collect();
     let snapshot = Snapshot::new(1, features);
-    let (_store, pool) = rt.block_on(postgis(&url, &snapshot));
+    let (_store, pool) = rt.block_on(common::postgis_with(&url, BENCH_DB, &snapshot));
     let pts = points(&snapshot, 10_000);
 
     let mut g = c.benchmark_group("lookup/one");

@@ -14,3 +14,4 @@ pub mod model;
 pub mod snapshot;
 pub mod spatial;
 pub mod store;
+pub mod tiles;

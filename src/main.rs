@@ -350,6 +350,7 @@ async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool) -> Result<()> {
         "snapshot loaded"
     );
     let state = AppState {
+        tiles: Default::default(),
         store,
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
     };

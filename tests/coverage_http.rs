@@ -48,6 +48,7 @@ async fn app() -> (axum::Router, String, tempfile::TempDir) {
     store.commit(cs(vec![delete], "delete")).await.unwrap();
     let snapshot = Snapshot::load(store.as_ref()).await.unwrap();
     let state = AppState {
+        tiles: Default::default(),
         store,
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
     };

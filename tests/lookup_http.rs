@@ -89,6 +89,7 @@ async fn app() -> (axum::Router, tempfile::TempDir) {
     .await
     .unwrap();
     let state = AppState {
+        tiles: Default::default(),
         store,
         snapshot: Arc::new(SnapshotCell::new(Snapshot::new(1, features))),
     };

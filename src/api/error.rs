@@ -147,6 +147,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A path segment that could not be read (bad percent-encoding, not UTF-8) is a 400 in our
+/// format, not axum's plain-text one.
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(r: axum::extract::rejection::PathRejection) -> ApiError {
+        ApiError::bad_request("invalid_path", format!("cannot read the path: {r}"))
+    }
+}
+
 /// The query string as name-value pairs; a malformed one is a 400 in our format.
 pub fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, ApiError> {
     serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))

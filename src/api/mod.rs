@@ -6,8 +6,10 @@
 pub mod error;
 pub mod health;
 pub mod lookup;
+pub mod ogc;
 pub mod openapi;
 pub mod reports;
+pub mod tiles;
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::snapshot::SnapshotCell;
 use crate::store::Store;
+use crate::tiles::cache::TileCache;
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -27,6 +30,8 @@ pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub snapshot: Arc<SnapshotCell>,
+    /// Encoded tiles by data version; see [`crate::tiles::cache`].
+    pub tiles: Arc<TileCache>,
 }
 
 /// The whole service as a router, so tests call it without a socket.
@@ -39,6 +44,19 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/reports/coverage", get(reports::get_coverage_report))
         .route("/openapi.json", get(openapi::get_openapi))
+        .route("/tiles/{z}/{x}/{y}", get(tiles::get_tile))
+        .route("/tiles.json", get(tiles::get_tilejson))
+        .route("/ogc", get(ogc::get_landing))
+        .route("/ogc/", get(ogc::get_landing))
+        .route("/ogc/conformance", get(ogc::get_conformance))
+        .route("/ogc/collections", get(ogc::get_collections))
+        .route("/ogc/collections/{id}", get(ogc::get_collection))
+        .route("/ogc/collections/{id}/items", get(ogc::get_items))
+        .route(
+            "/ogc/collections/{id}/items/{feature_id}",
+            get(ogc::get_item),
+        )
+        .route("/style.json", get(tiles::get_style))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

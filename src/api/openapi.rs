@@ -20,7 +20,16 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
         super::health::get_health,
         super::lookup::lookup_point,
         super::lookup::lookup_batch,
-        super::reports::get_coverage_report
+        super::reports::get_coverage_report,
+        super::tiles::get_tile,
+        super::tiles::get_tilejson,
+        super::tiles::get_style,
+        super::ogc::get_landing,
+        super::ogc::get_conformance,
+        super::ogc::get_collections,
+        super::ogc::get_collection,
+        super::ogc::get_items,
+        super::ogc::get_item
     ),
     components(schemas(
         Health,

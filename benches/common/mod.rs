@@ -1,0 +1,60 @@
+//! Shared by the benchmarks that measure beside PostGIS: a fresh database holding the demo.
+
+use std::sync::Arc;
+
+use gridmap::model::{Change, ChangeSet};
+use gridmap::snapshot::Snapshot;
+use gridmap::store::{self, Store, StoreConfig};
+
+/// The PostgreSQL server to measure against (`DATABASE_URL`, else the local default).
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Drop and create database `db` on the server of `url`, load every feature of `snapshot` into it
+/// through the PostGIS store, ANALYZE, and return the store with a pool on that database.
+pub async fn postgis_with(
+    url: &str,
+    db: &str,
+    snapshot: &Snapshot,
+) -> (Arc<dyn Store>, sqlx::PgPool) {
+    use sqlx::Executor;
+    let admin = sqlx::PgPool::connect(url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+        .await
+        .expect("drop the bench database");
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("create the bench database");
+    let (base, _) = url.rsplit_once('/').expect("a URL with a database");
+    let db_url = format!("{base}/{db}");
+    let store = store::open(&StoreConfig::Postgis {
+        url: db_url.clone(),
+    })
+    .await
+    .expect("open the PostGIS store");
+    let changes = snapshot
+        .features()
+        .iter()
+        .map(|f| Change::Upsert {
+            draft: f.clone().into(),
+            expected_version: None,
+        })
+        .collect();
+    store
+        .commit(ChangeSet {
+            author: "bench".into(),
+            message: "bench".into(),
+            changes,
+        })
+        .await
+        .expect("load the demo into PostGIS");
+    let pool = sqlx::PgPool::connect(&db_url).await.expect("connect");
+    pool.execute("ANALYZE features").await.expect("analyze");
+    (store, pool)
+}

@@ -1,0 +1,156 @@
+//! OGC API – Features read by GDAL's OAPIF driver (how QGIS users open it) from a real server:
+//! every collection listed, and every collection read in full, page after page, each feature
+//! exactly once. Also the 4xx answers for bad requests, over the same socket.
+//!
+//! Without `ogrinfo` on PATH the GDAL part is skipped with a message, unless `CI` is set: there a
+//! missing GDAL fails the test.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use common::server::Server;
+use gridmap::model::Layer;
+use serde_json::Value;
+
+fn gdal_available() -> bool {
+    let found = Command::new("ogrinfo")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "ogrinfo (gdal-bin) is required when CI is set"
+        );
+        eprintln!("skipping the GDAL checks: ogrinfo is not installed");
+    }
+    found
+}
+
+/// Start a server and check that it serves `/ogc` at all: with a `CARGO_TARGET_DIR` shared
+/// between branches, another branch's build can replace the binary between build and test run,
+/// and this says so instead of failing obscurely inside GDAL.
+fn ogc_server(dir: &std::path::Path) -> Server {
+    let server = Server::start(dir);
+    let (status, body) = server.get("/ogc");
+    assert_eq!(
+        status,
+        200,
+        "{} does not serve /ogc ({body}); was it replaced by another build in a shared target dir?",
+        env!("CARGO_BIN_EXE_gridmap")
+    );
+    server
+}
+
+/// How many features the embedded demo has per layer.
+fn demo_counts() -> BTreeMap<Layer, usize> {
+    let mut m = BTreeMap::new();
+    for d in gridmap::demo::embedded() {
+        *m.entry(d.layer).or_insert(0) += 1;
+    }
+    m
+}
+
+#[test]
+fn gdal_reads_every_collection_in_full() {
+    if !gdal_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = ogc_server(dir.path());
+    let url = format!("OAPIF:http://{}/ogc", server.addr);
+
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al", &url])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{listing}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for layer in Layer::ALL {
+        assert!(
+            listing.contains(&format!("Layer name: {}", layer.id())),
+            "{layer} missing from\n{listing}"
+        );
+    }
+
+    for (layer, count) in demo_counts() {
+        let file = dir.path().join(format!("{layer}.json"));
+        let out = Command::new("ogr2ogr")
+            .args(["-f", "GeoJSON"])
+            .arg(&file)
+            .args([&url, layer.id()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{layer}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let features = doc["features"].as_array().unwrap();
+        let codes: BTreeSet<&str> = features
+            .iter()
+            .map(|f| f["properties"]["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(features.len(), count, "{layer}: feature count");
+        assert_eq!(codes.len(), count, "{layer}: a feature read twice");
+        assert!(features.iter().all(|f| f["geometry"]["type"].is_string()));
+    }
+}
+
+#[test]
+fn bad_requests_are_json_4xx() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ogc_server(dir.path());
+    for path in [
+        "/ogc/collections/party_grid/items?foo=1",
+        "/ogc/collections/party_grid/items?bbox=1,2,3",
+        "/ogc/collections/party_grid/items?bbox=10,0,5,1",
+        "/ogc/collections/party_grid/items?limit=0",
+        "/ogc/collections/party_grid/items?limit=10001",
+        "/ogc/collections/party_grid/items?offset=-1",
+        "/ogc/collections/party_grid/items?f=xml",
+        "/ogc/collections/nowhere/items",
+        "/ogc/collections/party_grid/items/000",
+        "/ogc?x=1",
+        "/ogc/collections/%FF/items",
+    ] {
+        let (status, body) = server.get(path);
+        assert!((400..500).contains(&status), "{path}: {status}");
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e} {body}"));
+        assert!(v["error"]["code"].is_string(), "{path}: {v}");
+    }
+
+    let (status, body) = server.get("/ogc/collections/party_grid/items?limit=5&offset=5");
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["numberReturned"], 5);
+    assert_eq!(v["numberMatched"], demo_counts()[&Layer::PartyGrid]);
+    let rels: BTreeSet<&str> = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    assert!(rels.contains("next") && rels.contains("prev") && rels.contains("self"));
+    let code = v["features"][0]["id"].as_str().unwrap().to_string();
+
+    let (status, body) = server.get(&format!("/ogc/collections/party_grid/items/{code}"));
+    assert_eq!(status, 200);
+    let f: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(f["properties"]["code"], code.as_str());
+
+    let (status, body) = server.get("/ogc/collections/party_grid/items?f=html&limit=3");
+    assert_eq!(status, 200);
+    assert!(body.contains("<table>") && body.contains("网格"), "{body}");
+
+    let (_, body) = server.get("/ogc/conformance");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["conformsTo"].as_array().unwrap().len(), 4);
+}
