@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use gridmap::demo::{self, Scale};
 use gridmap::io::{self, ImportOptions};
-use gridmap::model::{Change, ChangeSet};
+use gridmap::model::ChangeSet;
 use gridmap::snapshot::Snapshot;
 use gridmap::store::{self, Store, StoreConfig};
 
@@ -129,21 +129,9 @@ async fn commit_all(
     store: &dyn Store,
     drafts: Vec<gridmap::model::FeatureDraft>,
 ) -> anyhow::Result<Duration> {
-    let changes = drafts
-        .into_iter()
-        .map(|draft| Change::Upsert {
-            draft,
-            expected_version: None,
-        })
-        .collect();
+    let changes = ChangeSet::upserts("bench", "bench", drafts, None);
     let t = Instant::now();
-    store
-        .commit(ChangeSet {
-            author: "bench".into(),
-            message: "bench".into(),
-            changes,
-        })
-        .await?;
+    store.commit(changes).await?;
     Ok(t.elapsed())
 }
 

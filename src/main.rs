@@ -15,7 +15,7 @@ use gridmap::api::{self, AppState};
 use gridmap::coverage::{self, CoverageOptions};
 use gridmap::demo::{self, Scale};
 use gridmap::io::{self, FieldMapping, ImportOptions};
-use gridmap::model::{Change, ChangeSet, Layer};
+use gridmap::model::{ChangeSet, Layer};
 use gridmap::snapshot::{Snapshot, SnapshotCell};
 use gridmap::spatial::crs::Crs;
 use gridmap::store::{self, Store, StoreConfig};
@@ -371,19 +371,13 @@ async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool) -> Result<()> {
 async fn load_demo(store: &dyn Store) -> Result<()> {
     let drafts = demo::embedded();
     let count = drafts.len();
-    let changes = drafts
-        .into_iter()
-        .map(|draft| Change::Upsert {
-            draft,
-            expected_version: Some(0),
-        })
-        .collect();
     store
-        .commit(ChangeSet {
-            author: "gridmap".into(),
-            message: "load the demo subdistrict".into(),
-            changes,
-        })
+        .commit(ChangeSet::upserts(
+            "gridmap",
+            "load the demo subdistrict",
+            drafts,
+            Some(0),
+        ))
         .await?;
     info!(
         features = count,

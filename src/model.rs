@@ -269,6 +269,29 @@ pub struct ChangeSet {
     pub changes: Vec<Change>,
 }
 
+impl ChangeSet {
+    /// A change set that upserts every draft, each with the same version check (`Some(0)`: only
+    /// new features; `None`: create or replace).
+    pub fn upserts(
+        author: impl Into<String>,
+        message: impl Into<String>,
+        drafts: impl IntoIterator<Item = FeatureDraft>,
+        expected_version: Option<i64>,
+    ) -> ChangeSet {
+        ChangeSet {
+            author: author.into(),
+            message: message.into(),
+            changes: drafts
+                .into_iter()
+                .map(|draft| Change::Upsert {
+                    draft,
+                    expected_version,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// What a revision did to its feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use geo::{BoundingRect, CoordsIter};
 use gridmap::demo::{self, Scale};
 use gridmap::lookup;
-use gridmap::model::{Change, ChangeSet, Layer};
+use gridmap::model::{ChangeSet, Layer};
 use gridmap::snapshot::Snapshot;
 use gridmap::spatial::crs::Crs;
 use gridmap::store::Store;
@@ -62,19 +62,13 @@ async fn lookups_agree_with_postgis(pool: PgPool) {
     let store = PostgisStore::from_pool(pool.clone())
         .await
         .expect("migrate the test database");
-    let changes = demo::generate(Scale::Demo)
-        .into_iter()
-        .map(|draft| Change::Upsert {
-            draft,
-            expected_version: None,
-        })
-        .collect();
     store
-        .commit(ChangeSet {
-            author: "test".into(),
-            message: "demo".into(),
-            changes,
-        })
+        .commit(ChangeSet::upserts(
+            "test",
+            "demo",
+            demo::generate(Scale::Demo),
+            None,
+        ))
         .await
         .expect("load the demo");
     let snapshot = Snapshot::load(&store).await.expect("snapshot");

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use gridmap::model::{Change, ChangeSet};
+use gridmap::model::ChangeSet;
 use gridmap::snapshot::Snapshot;
 use gridmap::store::{self, Store, StoreConfig};
 
@@ -38,20 +38,9 @@ pub async fn postgis_with(
     })
     .await
     .expect("open the PostGIS store");
-    let changes = snapshot
-        .features()
-        .iter()
-        .map(|f| Change::Upsert {
-            draft: f.clone().into(),
-            expected_version: None,
-        })
-        .collect();
+    let drafts = snapshot.features().iter().map(|f| f.clone().into());
     store
-        .commit(ChangeSet {
-            author: "bench".into(),
-            message: "bench".into(),
-            changes,
-        })
+        .commit(ChangeSet::upserts("bench", "bench", drafts, None))
         .await
         .expect("load the demo into PostGIS");
     let pool = sqlx::PgPool::connect(&db_url).await.expect("connect");
