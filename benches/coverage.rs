@@ -13,9 +13,11 @@
 
 use std::time::{Duration, Instant};
 
+mod common;
+
 use gridmap::coverage::{self, CoverageOptions};
 use gridmap::demo::{self, Scale};
-use gridmap::model::{Change, ChangeSet, Feature, Layer};
+use gridmap::model::{ChangeSet, Feature, Layer};
 use gridmap::snapshot::Snapshot;
 use gridmap::store::{self, StoreConfig};
 
@@ -42,40 +44,20 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
 /// A fresh database holding the area layers of `features`.
 async fn postgis(url: &str, features: &[Feature]) -> anyhow::Result<sqlx::PgPool> {
     use sqlx::Executor;
-    let admin = sqlx::PgPool::connect(url).await?;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)").as_str())
-        .await?;
-    admin
-        .execute(format!("CREATE DATABASE {BENCH_DB}").as_str())
-        .await?;
-    let (base, _) = url
-        .rsplit_once('/')
-        .ok_or_else(|| anyhow::anyhow!("DATABASE_URL names no database"))?;
-    let db_url = format!("{base}/{BENCH_DB}");
+    let db_url = common::fresh_database(url, BENCH_DB).await;
     let store = store::open(&StoreConfig::Postgis {
         url: db_url.clone(),
     })
     .await?;
-    let changes = features
-        .iter()
-        .filter(|f| {
-            matches!(
-                f.layer,
-                Layer::Subdistrict | Layer::Community | Layer::PartyGrid | Layer::CommercialGrid
-            )
-        })
-        .map(|f| Change::Upsert {
-            draft: f.clone().into(),
-            expected_version: None,
-        })
-        .collect();
+    let areal = features.iter().filter(|f| {
+        matches!(
+            f.layer,
+            Layer::Subdistrict | Layer::Community | Layer::PartyGrid | Layer::CommercialGrid
+        )
+    });
+    let drafts = areal.map(|f| f.clone().into());
     store
-        .commit(ChangeSet {
-            author: "bench".into(),
-            message: "bench".into(),
-            changes,
-        })
+        .commit(ChangeSet::upserts("bench", "bench", drafts, None))
         .await?;
     let pool = sqlx::PgPool::connect(&db_url).await?;
     pool.execute("ANALYZE features").await?;

@@ -15,6 +15,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use gridmap::demo::{self, Scale};
 use gridmap::io::{self, ImportOptions};
 use gridmap::model::ChangeSet;
@@ -44,8 +46,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(exe: &str) -> anyhow::Result<()> {
-    let pg_url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pg_url = common::database_url();
     let t = Instant::now();
     let city = demo::generate(Scale::City);
     println!(
@@ -107,7 +108,7 @@ async fn run(exe: &str) -> anyhow::Result<()> {
     drop((gpkg, pg));
 
     let g = child_load(exe, &city_dir.display().to_string())?;
-    let p = child_load(exe, &db_url(&pg_url, BENCH_DB))?;
+    let p = child_load(exe, &common::database_in(&pg_url, BENCH_DB))?;
     println!("| load the city snapshot | {} | {} |", g.0, p.0);
     println!("| resident memory after load (peak) | {} | {} |", g.1, p.1);
     Ok(())
@@ -137,35 +138,8 @@ async fn commit_all(
 
 /// Drop and recreate the bench database, and open the PostGIS store on it.
 async fn fresh_postgis(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    use sqlx::Executor;
-    let admin = sqlx::PgPool::connect(url).await?;
-    // The database name is our constant, not input; identifiers cannot be bound.
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)").as_str())
-        .await?;
-    admin
-        .execute(format!("CREATE DATABASE {BENCH_DB}").as_str())
-        .await?;
-    admin.close().await;
-    Ok(store::open(&StoreConfig::Postgis {
-        url: db_url(url, BENCH_DB),
-    })
-    .await?)
-}
-
-/// `url` with its database replaced by `db`.
-fn db_url(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let host_start = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[host_start..]
-        .find('/')
-        .map_or(base.len(), |i| host_start + i);
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{db}{query}", &base[..host_end])
+    let url = common::fresh_database(url, BENCH_DB).await;
+    Ok(store::open(&StoreConfig::Postgis { url }).await?)
 }
 
 /// Run this binary again to load one store in a fresh process; returns (time, memory) texts.

@@ -1,5 +1,8 @@
 //! Shared by the benchmarks that measure beside PostGIS: a fresh database holding the demo.
 
+// Each bench compiles this module on its own and uses only part of it.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 
 use gridmap::model::ChangeSet;
@@ -12,13 +15,15 @@ pub fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// Drop and create database `db` on the server of `url`, load every feature of `snapshot` into it
-/// through the PostGIS store, ANALYZE, and return the store with a pool on that database.
-pub async fn postgis_with(
-    url: &str,
-    db: &str,
-    snapshot: &Snapshot,
-) -> (Arc<dyn Store>, sqlx::PgPool) {
+/// The URL of database `db` on the server of `url`.
+pub fn database_in(url: &str, db: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{db}")
+}
+
+/// Drop and create database `db` on the server of `url`; returns its URL. The name is the
+/// bench's own constant (identifiers cannot be bound).
+pub async fn fresh_database(url: &str, db: &str) -> String {
     use sqlx::Executor;
     let admin = sqlx::PgPool::connect(url)
         .await
@@ -31,8 +36,19 @@ pub async fn postgis_with(
         .execute(format!("CREATE DATABASE {db}").as_str())
         .await
         .expect("create the bench database");
-    let (base, _) = url.rsplit_once('/').expect("a URL with a database");
-    let db_url = format!("{base}/{db}");
+    admin.close().await;
+    database_in(url, db)
+}
+
+/// A fresh database `db` on the server of `url` holding every feature of `snapshot`, loaded
+/// through the PostGIS store and ANALYZEd; returns the store with a pool on that database.
+pub async fn postgis_with(
+    url: &str,
+    db: &str,
+    snapshot: &Snapshot,
+) -> (Arc<dyn Store>, sqlx::PgPool) {
+    use sqlx::Executor;
+    let db_url = fresh_database(url, db).await;
     let store = store::open(&StoreConfig::Postgis {
         url: db_url.clone(),
     })
