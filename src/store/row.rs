@@ -98,11 +98,14 @@ where
         let end = row.is_none();
         chunk.extend(row);
         if chunk.len() == DECODE_CHUNK || (end && !chunk.is_empty()) {
-            let decoded = chunk
-                .par_iter()
-                .map(|r| r.decode(format))
-                .collect::<Result<Vec<_>, _>>()?;
-            out.extend(decoded);
+            // Collected as results, in row order, so that when several rows are bad the one
+            // reported is always the first in table order, never whichever thread lost a race.
+            let decoded: Vec<Result<Feature, StoreError>> =
+                chunk.par_iter().map(|r| r.decode(format)).collect();
+            out.reserve(decoded.len());
+            for feature in decoded {
+                out.push(feature?);
+            }
             chunk.clear();
         }
         if end {
