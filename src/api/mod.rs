@@ -4,10 +4,12 @@
 //! turn the answer into a response. Every failure becomes an [`error::ApiError`].
 
 pub mod error;
+pub mod grids;
 pub mod health;
 pub mod lookup;
 pub mod ogc;
 pub mod openapi;
+pub mod page;
 pub mod reports;
 pub mod tiles;
 
@@ -37,7 +39,13 @@ pub struct AppState {
 /// The whole service as a router, so tests call it without a socket.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", get(page::get_page))
+        .route("/assets/{hash}/{file}", get(page::get_asset))
         .route("/healthz", get(health::get_health))
+        .route(
+            "/v1/grids/{layer}/{code}/summary",
+            get(grids::get_grid_summary),
+        )
         .route(
             "/v1/lookup",
             get(lookup::lookup_point).post(lookup::lookup_batch),

@@ -8,6 +8,7 @@ use super::error::{ErrorBody, ErrorResponse};
 use super::health::Health;
 use super::lookup::{BatchAnswer, BatchItem};
 use crate::coverage::CoverageReport;
+use crate::grids::{Contents, GridSummary, Named};
 use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAnswer, Place};
 
 #[derive(OpenApi)]
@@ -21,6 +22,7 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
         super::lookup::lookup_point,
         super::lookup::lookup_batch,
         super::reports::get_coverage_report,
+        super::grids::get_grid_summary,
         super::tiles::get_tile,
         super::tiles::get_tilejson,
         super::tiles::get_style,
@@ -44,7 +46,10 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
         BatchItem,
         ErrorBody,
         ErrorResponse,
-        CoverageReport
+        CoverageReport,
+        GridSummary,
+        Contents,
+        Named
     ))
 )]
 pub struct ApiDoc;

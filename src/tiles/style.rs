@@ -5,13 +5,16 @@
 //! basemap, no sprite (commercial grids are dashed outlines over a translucent fill instead of a
 //! hatch pattern, which would need a sprite image).
 //!
-//! **Labels and glyphs.** MapLibre needs a `glyphs` URL for any symbol layer. It points at
-//! `{base}/fonts/{fontstack}/{range}.pbf` on this service (not served yet). CJK ideographs do not
-//! come from there: MapLibre draws them with the browser's local font (`localIdeographFontFamily`,
-//! default `sans-serif`), so Chinese names render offline now; Latin letters and digits in names
-//! need the glyph ranges `0-255.pbf` to be served, and until they are, MapLibre logs a failed
-//! request and leaves those characters out. The font stack is named so a page can serve any local
-//! font under it.
+//! **Labels and glyphs.** The style has no `glyphs` URL on purpose. MapLibre GL JS 6 draws every
+//! label glyph it has no glyph PBF for in the browser (TinySDF over a canvas, from the local
+//! fonts named in `text-font`): CJK ideographs through `localIdeographFontFamily`, and — because
+//! there is no `glyphs` URL at all — digits and Latin letters too (grid names such as
+//! 体育路社区第1网格 mix both). That is the simplest thing that works offline: no font files, no
+//! glyph ranges to generate at build time, no request that can fail. The font stack lists the
+//! families a Chinese desktop or phone has; the browser falls back to `sans-serif`.
+//!
+//! `metadata["gridmap:legend"]` lists each community with its colour, so a page can draw the
+//! legend of the party-grid colours without parsing the `match` expression.
 
 use geo::BoundingRect;
 use serde_json::{Value, json};
@@ -20,8 +23,16 @@ use super::{EXTENT, FIGURES, MAX_ZOOM, min_zoom};
 use crate::model::Layer;
 use crate::snapshot::Snapshot;
 
-/// The font stack named in the style's text layers.
-pub const FONT_STACK: &str = "Noto Sans CJK SC Regular";
+/// The font families named in the style's text layers (CSS family names, drawn locally; see the
+/// module documentation): Noto/Source Han on Linux, Microsoft YaHei on Windows, PingFang on
+/// Apple systems.
+pub const FONT_STACK: [&str; 5] = [
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "sans-serif",
+];
 
 /// Fill colours given to communities in code order, repeating when there are more.
 const PALETTE: [&str; 8] = [
@@ -144,7 +155,7 @@ fn label(id: &str, layer: Layer, minzoom: u8, size: f64, colour: &str) -> Value 
         "minzoom": minzoom,
         "layout": {
             "text-field": ["get", "name"],
-            "text-font": [FONT_STACK],
+            "text-font": FONT_STACK,
             "text-size": size,
             "text-max-width": 8,
             "symbol-placement": "point",
@@ -183,7 +194,7 @@ pub fn style(snapshot: &Snapshot, base: &str) -> Value {
         "name": "gridmap 社区网格",
         "center": [c[0], c[1]],
         "zoom": c[2],
-        "glyphs": format!("{base}/fonts/{{fontstack}}/{{range}}.pbf"),
+        "metadata": {"gridmap:legend": legend(snapshot)},
         "sources": {
             "gridmap": {
                 "type": "vector",
@@ -225,6 +236,15 @@ pub fn style(snapshot: &Snapshot, base: &str) -> Value {
             label("commercial_grid-label", Layer::CommercialGrid, 15, 11.0, "#b10026"),
         ]
     })
+}
+
+/// Each community's code, name and the colour its party grids are filled with.
+fn legend(snapshot: &Snapshot) -> Value {
+    snapshot
+        .layer(Layer::Community)
+        .enumerate()
+        .map(|(i, c)| json!({"code": c.code, "name": c.name, "colour": PALETTE[i % PALETTE.len()]}))
+        .collect()
 }
 
 /// `match` colouring communities themselves with the same palette as their grids.

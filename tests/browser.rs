@@ -1,0 +1,359 @@
+//! The map page in a real browser: Debian's headless Chromium (software WebGL through SwiftShader)
+//! loads `/` from a `gridmap serve` on the demo, waits until the grids have rendered, clicks a
+//! party grid and reads its name in the panel, searches a demo address and checks that the grid
+//! the lookup API names is the one highlighted on the map, follows the shared link, switches to
+//! English, and saves a screenshot.
+//!
+//! Chromium is driven over the DevTools protocol with `headless_chrome`: a maintained crate whose
+//! API is synchronous (no runtime to set up in a test), which launches a given browser binary with
+//! our flags, and whose protocol types are generated at build time from a copy shipped in the
+//! crate (nothing fetched). WebDriver (`fantoccini`) would need `chromedriver` as well, and
+//! `chromiumoxide` compiles far longer for the same few calls.
+//!
+//! Nothing here sleeps: every wait is on an event of the page (`gridmap.ready`,
+//! `gridmap.settledAfter(n)`, which resolve on MapLibre's `idle`). The only bound is the
+//! protocol's idle timeout, so a hung browser fails the test instead of blocking it.
+//!
+//! Chromium missing is a failure, never a skip: `scripts/test` installs it (`chromium`,
+//! `fonts-noto-cjk`).
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::server::Server;
+use geo::InteriorPoint;
+use gridmap::model::{Feature, Layer};
+use gridmap::snapshot::Snapshot;
+use headless_chrome::browser::tab::point::Point;
+use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+use headless_chrome::{Browser, LaunchOptions, Tab};
+use serde_json::Value;
+
+/// Where Debian puts Chromium; `GRIDMAP_CHROMIUM` overrides it.
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("GRIDMAP_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !path.exists() {
+        let how =
+            "install it with `apt-get install -y chromium fonts-noto-cjk` (scripts/test does)";
+        if std::env::var_os("CI").is_some() {
+            panic!("CI: Chromium is missing at {}; {how}", path.display());
+        }
+        eprintln!(
+            "\n{0}\n!!! Chromium is missing at {1}: the browser test cannot run.\n!!! {how}\n{0}\n",
+            "!".repeat(78),
+            path.display()
+        );
+        panic!("Chromium is missing at {}; {how}", path.display());
+    }
+    path
+}
+
+fn demo_snapshot() -> Snapshot {
+    let features: Vec<Feature> = gridmap::demo::embedded()
+        .into_iter()
+        .map(|d| d.into_feature(1))
+        .collect();
+    Snapshot::new(1, features)
+}
+
+/// Evaluate `expr` (awaiting it when it is a promise) and parse the JSON text it yields.
+fn eval_json(tab: &Tab, expr: &str) -> Value {
+    let wrapped = format!("Promise.resolve({expr}).then((v) => JSON.stringify(v ?? null))");
+    let obj = tab
+        .evaluate(&wrapped, true)
+        .unwrap_or_else(|e| panic!("evaluating {expr}: {e}"));
+    let text = obj
+        .value
+        .as_ref()
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{expr} gave no JSON: {obj:?}"));
+    serde_json::from_str(text).unwrap()
+}
+
+/// How many actions the page has started, read before causing the next one.
+fn actions(tab: &Tab) -> u64 {
+    eval_json(tab, "window.gridmap.actions").as_u64().unwrap()
+}
+
+/// Wait until the action after the `before`-th has finished and the map is idle; no page errors.
+fn settle(tab: &Tab, before: u64) -> Value {
+    let state = eval_json(tab, &format!("window.gridmap.settledAfter({before})"));
+    assert_eq!(
+        state["errors"],
+        serde_json::json!([]),
+        "page errors: {state}"
+    );
+    state
+}
+
+/// `text` with every byte outside the unreserved set percent-encoded, for a query value.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The party grid to click: the one whose interior point lies nearest the centre of the view the
+/// page opens at (the centre of the subdistricts' bounds, as the style says), so it is on screen.
+fn grid_to_click(snap: &Snapshot) -> (&Feature, [f64; 2]) {
+    let b = gridmap::tiles::style::bounds(snap);
+    let centre = [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0];
+    snap.layer(Layer::PartyGrid)
+        .filter_map(|g| {
+            let p = g.geometry.interior_point()?;
+            // The lookup must give this point to this grid (no overlap fault hides it).
+            let located = gridmap::lookup::locate(snap, p.0);
+            (located.party_grid.map(|f| &f.code) == Some(&g.code)).then_some((g, [p.x(), p.y()]))
+        })
+        .min_by(|a, b| {
+            let d = |p: [f64; 2]| (p[0] - centre[0]).powi(2) + (p[1] - centre[1]).powi(2);
+            d(a.1).total_cmp(&d(b.1))
+        })
+        .expect("a party grid to click")
+}
+
+/// A demo address (from `maps/demo/address.geojson`) that lies in a party grid other than
+/// `not_in`, so that searching it must move the highlight. Room-level addresses first: they are
+/// what a hotline operator types.
+fn address_to_search(snap: &Snapshot, not_in: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("maps/demo/address.geojson");
+    let fc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["room"].is_string())
+        .filter_map(|f| f["properties"]["name"].as_str())
+        .find(|name| {
+            gridmap::lookup::answer_address(snap, name)
+                .ok()
+                .and_then(|a| a.place.party_grid)
+                .is_some_and(|g| g.code != not_in)
+        })
+        .expect("a demo address in another grid")
+        .to_string()
+}
+
+/// Red, green and blue of every pixel of a PNG.
+fn png_pixels(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let pixels = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|c| match channels {
+            1 | 2 => [c[0], c[0], c[0]],
+            _ => [c[0], c[1], c[2]],
+        })
+        .collect();
+    (info.width, info.height, pixels)
+}
+
+#[test]
+fn the_map_page_renders_selects_searches_and_shares() {
+    let chromium = chromium();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let base = format!("http://{}", server.addr);
+
+    let (status, html) = server.get("/");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("maplibre-gl.mjs"),
+        "the binary was built without MapLibre (run `npm ci --prefix web` and rebuild):\n{html}"
+    );
+
+    let snap = demo_snapshot();
+    let (grid, point) = grid_to_click(&snap);
+
+    let args: Vec<&OsStr> = [
+        "--no-sandbox",
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--lang=zh-CN",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    let browser = Browser::new(LaunchOptions {
+        path: Some(chromium),
+        headless: true,
+        sandbox: false,
+        // `--disable-gpu`, which the crate adds otherwise, would also turn WebGL off.
+        enable_gpu: true,
+        window_size: Some((1280, 900)),
+        args,
+        // A guard against a hung browser, not a measurement: software WebGL on a busy 2-core
+        // machine can take a while to draw a frame.
+        idle_browser_timeout: Duration::from_secs(300),
+        ..LaunchOptions::default()
+    })
+    .expect("launch Chromium");
+    let tab = browser.new_tab().unwrap();
+    tab.set_default_timeout(Duration::from_secs(300));
+    tab.navigate_to(&format!("{base}/")).unwrap();
+    tab.wait_until_navigated().unwrap();
+    let ready = eval_json(&tab, "window.gridmap.ready");
+    assert_eq!(ready["errors"], serde_json::json!([]), "{ready}");
+
+    // Chinese labels were placed (symbol features are only returned once drawn).
+    let labels = eval_json(
+        &tab,
+        "gridmap.map.queryRenderedFeatures({layers: ['party_grid-label', 'community-label']}).map((f) => f.properties.name)",
+    );
+    let labels: Vec<&str> = labels
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        labels
+            .iter()
+            .any(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
+        "no Chinese label drawn: {labels:?}"
+    );
+
+    // Click the grid where the map draws its interior point.
+    let xy = eval_json(
+        &tab,
+        &format!(
+            "(() => {{ const p = gridmap.map.project([{}, {}]); const r = gridmap.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top, r.right, r.bottom]; }})()",
+            point[0], point[1]
+        ),
+    );
+    let [x, y, right, bottom] = [0, 1, 2, 3].map(|i| xy[i].as_f64().unwrap());
+    assert!(
+        x > 0.0 && y > 0.0 && x < right && y < bottom,
+        "{grid:?} is off screen: {xy}"
+    );
+    let n = actions(&tab);
+    tab.click_point(Point { x, y }).unwrap();
+    let state = settle(&tab, n);
+    assert_eq!(state["selected"]["code"], grid.code.as_str(), "{state}");
+    let panel = eval_json(&tab, "document.getElementById('panel').innerText");
+    let panel = panel.as_str().unwrap();
+    assert!(
+        panel.contains(&grid.name),
+        "{} not in the panel:\n{panel}",
+        grid.name
+    );
+    assert!(panel.contains(&grid.code), "{panel}");
+    let community = snap
+        .find(Layer::Community, grid.parent.as_deref().unwrap())
+        .unwrap();
+    assert!(panel.contains(&community.name), "{panel}");
+    let highlighted = eval_json(&tab, "gridmap.highlightedCodes('party_grid')");
+    assert_eq!(highlighted, serde_json::json!([grid.code]));
+
+    // Search an address: the grid the lookup API names is the one highlighted.
+    let address = address_to_search(&snap, &grid.code);
+    let (status, body) = server.get(&format!("/v1/lookup?address={}", percent_encode(&address)));
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let expected = answer["party_grid"]["code"].as_str().unwrap().to_string();
+    let expected_name = answer["party_grid"]["name"].as_str().unwrap().to_string();
+    tab.find_element("#search-input").unwrap().click().unwrap();
+    let n = actions(&tab);
+    tab.type_str(&address).unwrap().press_key("Enter").unwrap();
+    let state = settle(&tab, n);
+    assert_eq!(state["selected"]["code"], expected.as_str(), "{state}");
+    let highlighted = eval_json(&tab, "gridmap.highlightedCodes('party_grid')");
+    assert_eq!(
+        highlighted,
+        serde_json::json!([expected]),
+        "searched {address}"
+    );
+    let panel = eval_json(&tab, "document.getElementById('panel').innerText");
+    assert!(panel.as_str().unwrap().contains(&expected_name), "{panel}");
+
+    // Nothing the page loaded came from anywhere but this server.
+    let origins = eval_json(
+        &tab,
+        "[...new Set(performance.getEntriesByType('resource').map((e) => new URL(e.name).origin))]",
+    );
+    for o in origins.as_array().unwrap() {
+        let o = o.as_str().unwrap();
+        assert!(
+            o == base || o == "null" || o.starts_with("blob:"),
+            "request to {o}"
+        );
+    }
+
+    // The screenshot: the demo map with the searched grid highlighted.
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-map.png");
+    std::fs::write(&shot, &png).unwrap();
+    assert!(png.len() > 20_000, "screenshot of {} bytes", png.len());
+    let (w, h, pixels) = png_pixels(&png);
+    let viewport = eval_json(
+        &tab,
+        "[innerWidth * devicePixelRatio, innerHeight * devicePixelRatio].map(Math.round)",
+    );
+    assert_eq!(serde_json::json!([w, h]), viewport);
+    let mut colours: Vec<[u8; 3]> = pixels.clone();
+    colours.sort_unstable();
+    colours.dedup();
+    assert!(
+        colours.len() > 50,
+        "screenshot has {} colours",
+        colours.len()
+    );
+    // The map itself drew: the grid fills are not the page background.
+    let bg = [0xf4, 0xf1, 0xea];
+    let drawn = pixels
+        .iter()
+        .filter(|p| **p != bg && **p != [255, 255, 255])
+        .count();
+    assert!(drawn > pixels.len() / 4, "only {drawn} map pixels");
+    eprintln!("screenshot: {}", shot.display());
+
+    // The link keeps the view and the grid: opened anew, it shows the same grid.
+    let url = tab.get_url();
+    assert!(
+        url.contains(&format!("grid=party_grid/{expected}")),
+        "{url}"
+    );
+    assert!(url.contains("map="), "{url}");
+    let shared = browser.new_tab().unwrap();
+    shared.set_default_timeout(Duration::from_secs(300));
+    shared.navigate_to(&url).unwrap();
+    shared.wait_until_navigated().unwrap();
+    eval_json(&shared, "window.gridmap.ready");
+    let state = settle(&shared, 0);
+    assert_eq!(state["selected"]["code"], expected.as_str(), "{state}");
+    let panel = eval_json(&shared, "document.getElementById('panel-name').textContent");
+    assert_eq!(panel, expected_name.as_str());
+
+    // English switch: the interface changes language, the data names do not.
+    shared.find_element("#lang").unwrap().click().unwrap();
+    let title = eval_json(&shared, "document.getElementById('title').textContent");
+    assert_eq!(title, "Community grid map");
+    let panel = eval_json(&shared, "document.getElementById('panel').innerText");
+    let panel = panel.as_str().unwrap();
+    assert!(
+        panel.contains("Households") && panel.contains(&expected_name),
+        "{panel}"
+    );
+    assert!(shared.get_url().contains("lang=en"));
+}

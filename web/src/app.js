@@ -1,0 +1,513 @@
+// The gridmap map page: MapLibre GL JS over this service's own vector tiles and style, a side
+// panel for the selected grid, search through the lookup API and the coverage-fault overlay.
+// A plain ES module (no bundler): "maplibre-gl" comes from the import map in index.html.
+//
+// Nothing here reaches outside this service: the style has no basemap, sprite or glyphs URL, and
+// labels are drawn from the browser's local fonts (see src/tiles/style.rs for why).
+//
+// `window.gridmap` is the page's small testing and scripting surface: `ready` resolves once the
+// grids have rendered, and `settledAfter(n)` resolves when the action after the n-th has finished
+// and the map is idle again, so a test waits on events rather than on the clock.
+
+import * as maplibregl from 'maplibre-gl';
+import { pickLanguage, translator } from './i18n.js';
+
+// The CSS font families for CJK labels, the same list as the style's `text-font`.
+const LOCAL_FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif";
+
+// Layer switches: each group names the style layers it shows or hides. A layer is visible only
+// when every group holding it is on (so switching labels off hides every label).
+const GROUPS = [
+  { id: 'community', on: true, layers: ['community-fill', 'community-line', 'community-label'] },
+  { id: 'party_grid', on: true, layers: ['party_grid-fill', 'party_grid-line', 'party_grid-label'] },
+  { id: 'commercial_grid', on: true, layers: ['commercial_grid-fill', 'commercial_grid-line', 'commercial_grid-label'] },
+  { id: 'compound', on: true, layers: ['compound-fill', 'compound'] },
+  { id: 'points', on: true, layers: ['unit', 'shop', 'social_org', 'service_station', 'party_center'] },
+  { id: 'labels', on: true, layers: ['community-label', 'party_grid-label', 'commercial_grid-label'] },
+  { id: 'coverage', on: false, layers: ['coverage-gap', 'coverage-overlap', 'coverage-outline', 'coverage-point'] },
+];
+
+// Point colours, as in the style (src/tiles/style.rs).
+const POINT_LEGEND = [
+  ['legend_unit', '#1f78b4'], ['legend_shop', '#ff7f00'], ['legend_social_org', '#6a3d9a'],
+  ['legend_service_station', '#33a02c'], ['legend_party_center', '#e31a1c'],
+];
+
+// Coverage fault kinds of the GeoJSON report: gaps red, everything where grids cover too much
+// (overlaps, grids reaching outside their community) orange, as issue 5 asks.
+const GAP_KINDS = ['gap', 'community_gap', 'sliver_gap'];
+const GAP_COLOUR = '#e31a1c';
+const OVERLAP_COLOUR = '#ff8c00';
+
+// Areal layers a click or a search can select.
+const SELECTABLE = ['party_grid', 'commercial_grid'];
+
+const $ = (id) => document.getElementById(id);
+
+function hashParams() {
+  return new URLSearchParams(window.location.hash.replace(/^#/, ''));
+}
+
+// Write one hash parameter, keeping the others (MapLibre keeps the view in `map`). Written
+// decoded, as MapLibre writes its own, so a shared link stays readable.
+function setHashParam(name, value) {
+  const params = hashParams();
+  if (value == null) params.delete(name); else params.set(name, value);
+  const text = decodeURIComponent(params.toString());
+  const url = window.location.href.replace(/(#.*)?$/, text ? `#${text}` : '');
+  window.history.replaceState(window.history.state, '', url);
+}
+
+let lang = pickLanguage(hashParams());
+let t = translator(lang);
+
+const state = {
+  legend: [],            // [{code, name, colour}] from the style's metadata
+  selected: null,        // {layer, code}
+  summary: null,         // the selected grid's summary (re-rendered on a language switch)
+  note: null,            // {kind, text} shown above the summary (search result, errors)
+  commercialHere: [],    // commercial grids at the clicked point
+  coverageLoaded: false,
+  errors: [],
+};
+
+const map = new maplibregl.Map({
+  container: 'map',
+  style: '/style.json',
+  hash: 'map',
+  localIdeographFontFamily: LOCAL_FONTS,
+  attributionControl: { compact: true },
+});
+map.addControl(new maplibregl.NavigationControl(), 'bottom-right');
+map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+map.on('error', (e) => {
+  const message = e && e.error ? String(e.error.message || e.error) : 'unknown map error';
+  state.errors.push(message);
+  console.error('map error:', message);
+});
+
+// ---- actions and the testing surface ---------------------------------------------------------
+
+let actions = 0;
+let busy = Promise.resolve();
+const actionWaiters = [];
+
+// Resolves after the next frame in which nothing is loading or moving.
+function idle() {
+  return new Promise((resolve) => {
+    map.once('idle', resolve);
+    map.triggerRepaint();
+  });
+}
+
+// Run a user action (click, search, selection from the URL) so that `settledAfter` can wait for it.
+function act(run) {
+  actions += 1;
+  window.gridmap.actions = actions;
+  busy = busy.then(run).catch((e) => {
+    state.errors.push(String(e && e.message || e));
+    console.error('action failed:', e);
+  });
+  for (const w of actionWaiters.splice(0)) w();
+  return busy;
+}
+
+let resolveReady;
+window.gridmap = {
+  map,
+  state,
+  actions: 0,
+  ready: new Promise((r) => { resolveReady = r; }),
+  // Resolves once an action after the n-th has run and the map is idle again.
+  async settledAfter(n) {
+    while (actions <= n) await new Promise((r) => actionWaiters.push(r));
+    let seen;
+    do { seen = busy; await seen; } while (seen !== busy);
+    await idle();
+    return { actions, selected: state.selected, errors: state.errors };
+  },
+  highlightedCodes(layer) {
+    const id = `highlight-${layer}-line`;
+    return [...new Set(map.queryRenderedFeatures({ layers: [id] }).map((f) => f.properties.code))];
+  },
+};
+
+// ---- layers ------------------------------------------------------------------------------------
+
+// A diagonal hatch drawn here instead of loaded from a sprite (the style has none), so commercial
+// grids read as hatched over the party grids' colours.
+function hatchImage() {
+  const size = 8;
+  const data = new Uint8Array(size * size * 4);
+  for (let y = 0; y < size; y += 1) {
+    for (let x = 0; x < size; x += 1) {
+      if ((x + y) % size === 0 || (x + y + 1) % size === 0) {
+        const i = (y * size + x) * 4;
+        data.set([227, 26, 28, 150], i);
+      }
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+function addOwnLayers() {
+  map.addImage('gridmap-hatch', hatchImage());
+  map.setPaintProperty('commercial_grid-fill', 'fill-pattern', 'gridmap-hatch');
+  map.setPaintProperty('commercial_grid-fill', 'fill-opacity', 0.6);
+  for (const layer of SELECTABLE) {
+    map.addLayer({
+      id: `highlight-${layer}-fill`, type: 'fill', source: 'gridmap', 'source-layer': layer,
+      filter: ['==', ['get', 'code'], ''],
+      paint: { 'fill-color': '#ffd400', 'fill-opacity': 0.35 },
+    });
+    map.addLayer({
+      id: `highlight-${layer}-line`, type: 'line', source: 'gridmap', 'source-layer': layer,
+      filter: ['==', ['get', 'code'], ''],
+      paint: { 'line-color': '#1d4ed8', 'line-width': 4 },
+    });
+  }
+}
+
+function applyVisibility() {
+  const on = new Map();
+  for (const g of GROUPS) {
+    for (const id of g.layers) on.set(id, (on.get(id) ?? true) && g.on);
+  }
+  for (const [id, visible] of on) {
+    if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+  }
+}
+
+async function loadCoverage() {
+  const res = await fetch('/v1/reports/coverage?format=geojson');
+  if (!res.ok) throw new Error(`coverage report: HTTP ${res.status}`);
+  const fc = await res.json();
+  // Data faults carry a null geometry; they have no place on the map.
+  fc.features = fc.features.filter((f) => f.geometry);
+  const before = map.getLayer('highlight-party_grid-fill') ? 'highlight-party_grid-fill' : undefined;
+  map.addSource('coverage', { type: 'geojson', data: fc });
+  const isGap = ['in', ['get', 'kind'], ['literal', GAP_KINDS]];
+  const areal = ['!=', ['geometry-type'], 'Point'];
+  map.addLayer({ id: 'coverage-gap', type: 'fill', source: 'coverage', filter: ['all', areal, isGap],
+    paint: { 'fill-color': GAP_COLOUR, 'fill-opacity': 0.7 } }, before);
+  map.addLayer({ id: 'coverage-overlap', type: 'fill', source: 'coverage', filter: ['all', areal, ['!', isGap]],
+    paint: { 'fill-color': OVERLAP_COLOUR, 'fill-opacity': 0.7 } }, before);
+  map.addLayer({ id: 'coverage-outline', type: 'line', source: 'coverage', filter: areal,
+    paint: { 'line-color': ['case', isGap, GAP_COLOUR, OVERLAP_COLOUR], 'line-width': 2 } }, before);
+  map.addLayer({ id: 'coverage-point', type: 'circle', source: 'coverage', filter: ['==', ['geometry-type'], 'Point'],
+    paint: { 'circle-radius': 5, 'circle-color': '#ffffff', 'circle-stroke-color': GAP_COLOUR, 'circle-stroke-width': 2 } }, before);
+  state.coverageLoaded = true;
+}
+
+// ---- controls ---------------------------------------------------------------------------------
+
+function renderStatic() {
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = `${t('title')} · gridmap`;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  $('lang').textContent = t('switchLang');
+}
+
+function renderSwitches() {
+  const box = $('layer-switches');
+  box.replaceChildren();
+  for (const g of GROUPS) {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.checked = g.on;
+    input.id = `switch-${g.id}`;
+    input.addEventListener('change', () => act(async () => {
+      g.on = input.checked;
+      if (g.id === 'coverage' && g.on && !state.coverageLoaded) {
+        try {
+          await loadCoverage();
+        } catch (e) {
+          g.on = false;
+          input.checked = false;
+          showNote('error', t('coverageFailed'));
+          throw e;
+        }
+      }
+      applyVisibility();
+      renderLegend();
+    }));
+    label.append(input, ` ${t(`layer_${g.id}`)}`);
+    box.append(label);
+  }
+}
+
+function swatch(style) {
+  const s = document.createElement('span');
+  s.className = 'swatch';
+  Object.assign(s.style, style);
+  return s;
+}
+
+function legendRow(sw, text) {
+  const row = document.createElement('div');
+  row.className = 'legend-row';
+  row.append(sw, document.createTextNode(text));
+  return row;
+}
+
+function renderLegend() {
+  const box = $('legend');
+  box.replaceChildren();
+  const title = document.createElement('div');
+  title.className = 'legend-title';
+  title.textContent = t('layer_party_grid');
+  box.append(title);
+  for (const c of state.legend) box.append(legendRow(swatch({ background: c.colour }), c.name));
+  box.append(legendRow(swatch({ border: '2px dashed #e31a1c', background: 'repeating-linear-gradient(135deg, rgba(227,26,28,.45) 0 2px, transparent 2px 6px)' }), t('legend_commercial')));
+  box.append(legendRow(swatch({ background: '#d9cbb3', border: '1px solid #a08c6a' }), t('legend_compound')));
+  for (const [key, colour] of POINT_LEGEND) box.append(legendRow(swatch({ background: colour, borderRadius: '50%' }), t(key)));
+  if (GROUPS.find((g) => g.id === 'coverage').on) {
+    box.append(legendRow(swatch({ background: GAP_COLOUR }), t('legend_gap')));
+    box.append(legendRow(swatch({ background: OVERLAP_COLOUR }), t('legend_overlap')));
+  }
+}
+
+// ---- the panel ----------------------------------------------------------------------------------
+
+function showNote(kind, text) {
+  state.note = { kind, text };
+  renderPanel();
+}
+
+function field(dl, key, value) {
+  const dt = document.createElement('dt');
+  dt.textContent = t(key);
+  const dd = document.createElement('dd');
+  dd.textContent = value == null || value === '' ? t('none') : String(value);
+  dd.dataset.field = key;
+  dl.append(dt, dd);
+}
+
+function renderPanel() {
+  const panel = $('panel');
+  const body = $('panel-body');
+  body.replaceChildren();
+  const s = state.summary;
+  if (!s && !state.note) {
+    panel.hidden = true;
+    return;
+  }
+  panel.hidden = false;
+  if (state.note) {
+    const p = document.createElement('p');
+    p.className = `note note-${state.note.kind}`;
+    p.textContent = state.note.text;
+    body.append(p);
+  }
+  if (!s) return;
+  const kind = document.createElement('div');
+  kind.className = 'kind';
+  kind.textContent = t(`kind_${s.layer}`);
+  const h = document.createElement('h2');
+  h.id = 'panel-name';
+  h.textContent = s.name;
+  const dl = document.createElement('dl');
+  field(dl, 'code', s.code);
+  field(dl, s.layer === 'community' ? 'subdistrict' : 'community', s.parent && s.parent.name);
+  field(dl, 'grid_worker', s.grid_worker);
+  field(dl, 'phone', s.grid_worker_phone);
+  if (s.grid_leader) field(dl, 'grid_leader', s.grid_leader);
+  field(dl, 'households', s.households);
+  field(dl, 'residents', s.residents);
+  const inside = document.createElement('h3');
+  inside.textContent = t('inside');
+  const counts = document.createElement('dl');
+  field(counts, 'compounds', s.contents.compounds);
+  field(counts, 'shops', s.contents.shops);
+  field(counts, 'units', s.contents.units);
+  field(counts, 'social_orgs', s.contents.social_orgs);
+  body.append(kind, h, dl, inside, counts);
+  const others = state.commercialHere.filter((c) => c.code !== s.code);
+  if (s.layer === 'party_grid' && others.length) {
+    const h3 = document.createElement('h3');
+    h3.textContent = t('kind_commercial_grid');
+    body.append(h3);
+    for (const c of others) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'link';
+      b.textContent = c.name;
+      b.addEventListener('click', () => act(() => select('commercial_grid', c.code, { keepNote: false })));
+      body.append(b);
+    }
+  }
+}
+
+function setHighlight(sel) {
+  for (const layer of SELECTABLE) {
+    const code = sel && sel.layer === layer ? sel.code : '';
+    for (const part of ['fill', 'line']) map.setFilter(`highlight-${layer}-${part}`, ['==', ['get', 'code'], code]);
+  }
+}
+
+function clearSelection() {
+  state.selected = null;
+  state.summary = null;
+  state.note = null;
+  state.commercialHere = [];
+  setHighlight(null);
+  setHashParam('grid', null);
+  renderPanel();
+}
+
+async function fetchJson(url) {
+  const res = await fetch(url);
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const message = body && body.error ? body.error.message : `HTTP ${res.status}`;
+    throw new Error(message);
+  }
+  return body;
+}
+
+// Select a grid: highlight it, show its summary, record it in the URL. `fit` frames the grid
+// (for a link that names a grid but no view).
+async function select(layer, code, { keepNote = false, fit = false } = {}) {
+  if (!keepNote) state.note = null;
+  state.selected = { layer, code };
+  setHighlight(state.selected);
+  setHashParam('grid', `${layer}/${code}`);
+  state.summary = null;
+  renderPanel();
+  try {
+    state.summary = await fetchJson(`/v1/grids/${encodeURIComponent(layer)}/${encodeURIComponent(code)}/summary`);
+  } catch (e) {
+    state.note = { kind: 'error', text: `${t('loadFailed')}: ${e.message}` };
+  }
+  renderPanel();
+  if (fit && state.summary) {
+    const [w, s, e, n] = state.summary.bbox;
+    map.fitBounds([[w, s], [e, n]], { padding: 40, animate: false });
+  }
+}
+
+// ---- clicks and search ---------------------------------------------------------------------------
+
+map.on('click', (e) => {
+  const layers = ['party_grid-fill', 'commercial_grid-fill'].filter((id) => map.getLayer(id)
+    && map.getLayoutProperty(id, 'visibility') !== 'none');
+  const hits = map.queryRenderedFeatures(e.point, { layers });
+  const party = hits.find((f) => f.sourceLayer === 'party_grid');
+  const commercial = hits.filter((f) => f.sourceLayer === 'commercial_grid')
+    .map((f) => ({ code: f.properties.code, name: f.properties.name }));
+  act(async () => {
+    state.commercialHere = commercial;
+    // The party grid is the one responsible for the place; commercial grids lie on top and are
+    // offered in the panel.
+    if (party) await select('party_grid', party.properties.code);
+    else if (commercial.length) await select('commercial_grid', commercial[0].code);
+    else clearSelection();
+  });
+});
+
+const COORDS = /^\s*(-?\d+(?:\.\d+)?)\s*[,，\s]\s*(-?\d+(?:\.\d+)?)\s*$/;
+
+let marker = null;
+
+async function search(text) {
+  const m = COORDS.exec(text);
+  let url;
+  if (m) {
+    let [lon, lat] = [Number(m[1]), Number(m[2])];
+    // "lat,lon" typed the other way round is unambiguous when only one fits a latitude.
+    if (Math.abs(lon) <= 90 && Math.abs(lat) > 90) [lon, lat] = [lat, lon];
+    url = `/v1/lookup?lon=${lon}&lat=${lat}`;
+  } else {
+    url = `/v1/lookup?address=${encodeURIComponent(text)}`;
+  }
+  state.commercialHere = [];
+  let answer;
+  try {
+    answer = await fetchJson(url);
+  } catch (e) {
+    state.summary = null;
+    showNote('error', `${t('searchFailed')}: ${e.message}`);
+    return;
+  }
+  const point = answer.point || (answer.match && answer.match.point);
+  if (!point) {
+    clearSelection();
+    showNote('error', t('notFound'));
+    return;
+  }
+  if (marker) marker.remove();
+  marker = new maplibregl.Marker({ color: '#1d4ed8' }).setLngLat([point.lon, point.lat]).addTo(map);
+  map.flyTo({ center: [point.lon, point.lat], zoom: Math.max(map.getZoom(), 16) });
+  let note = answer.match ? `${t('matchedAddress')}${answer.match.address}` : `${point.lon.toFixed(6)}, ${point.lat.toFixed(6)}`;
+  if (answer.on_boundary) note += `（${t('onBoundary')}）`;
+  state.note = { kind: 'info', text: note };
+  state.commercialHere = answer.commercial_grids || [];
+  if (answer.party_grid) {
+    await select('party_grid', answer.party_grid.code, { keepNote: true });
+  } else if (state.commercialHere.length) {
+    await select('commercial_grid', state.commercialHere[0].code, { keepNote: true });
+  } else {
+    state.selected = null;
+    state.summary = null;
+    setHighlight(null);
+    setHashParam('grid', null);
+    showNote('error', `${note} — ${t('outside')}`);
+  }
+}
+
+$('search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = $('search-input').value.trim();
+  if (text) act(() => search(text));
+});
+
+$('panel-close').addEventListener('click', () => act(async () => clearSelection()));
+
+$('lang').addEventListener('click', () => {
+  lang = lang === 'zh' ? 'en' : 'zh';
+  t = translator(lang);
+  setHashParam('lang', lang === 'zh' ? null : lang);
+  renderStatic();
+  renderSwitches();
+  renderLegend();
+  renderPanel();
+});
+
+// A link naming a grid: select it (framing it when the link has no view of its own).
+function selectFromHash() {
+  const grid = hashParams().get('grid');
+  if (!grid) return;
+  const [layer, ...rest] = grid.split('/');
+  const code = rest.join('/');
+  if (!SELECTABLE.includes(layer) || !code) return;
+  if (state.selected && state.selected.layer === layer && state.selected.code === code) return;
+  act(() => select(layer, code, { fit: !hashParams().get('map') }));
+}
+window.addEventListener('hashchange', selectFromHash);
+
+// Phones: the layer box starts folded so the map has the screen.
+if (window.matchMedia('(max-width: 700px)').matches) $('controls').open = false;
+
+renderStatic();
+renderSwitches();
+
+map.on('load', () => {
+  const meta = map.getStyle().metadata || {};
+  state.legend = meta['gridmap:legend'] || [];
+  addOwnLayers();
+  applyVisibility();
+  renderLegend();
+  selectFromHash();
+  // Ready once the grid source has loaded and drawn: the first idle after that.
+  const check = () => {
+    if (map.isSourceLoaded('gridmap')) {
+      window.gridmapReady = true;
+      resolveReady({ errors: state.errors });
+    } else {
+      map.once('idle', check);
+    }
+  };
+  map.once('idle', check);
+});
