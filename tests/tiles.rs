@@ -299,6 +299,10 @@ async fn tiles_over_http_gzip_etag_and_errors() {
     }
 }
 
+fn snap_communities() -> usize {
+    demo_snapshot().count(Layer::Community)
+}
+
 /// Every string in a JSON document that looks like a URL.
 fn urls(v: &Value, out: &mut Vec<String>) {
     match v {
@@ -335,6 +339,10 @@ async fn tilejson_and_style_point_only_at_this_service() {
         serde_json::from_slice(&body(get(&app, "/style.json", &[]).await).await).unwrap();
     assert_eq!(style["version"], 8);
     assert!(style.get("sprite").is_none());
+    // No glyphs URL: MapLibre draws every label glyph from the browser's local fonts.
+    assert!(style.get("glyphs").is_none());
+    let legend = style["metadata"]["gridmap:legend"].as_array().unwrap();
+    assert_eq!(legend.len(), snap_communities());
     let mut found = Vec::new();
     urls(&style, &mut found);
     assert!(!found.is_empty());
