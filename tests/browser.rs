@@ -145,6 +145,34 @@ fn address_to_search(snap: &Snapshot, not_in: &str) -> String {
         .to_string()
 }
 
+/// `[[west, south], [east, north]]` of the largest fault of `kind` in the GeoJSON coverage
+/// report, as a JavaScript array literal.
+fn largest_fault_bbox(report: &Value, kind: &str) -> String {
+    fn walk(v: &Value, b: &mut [f64; 4]) {
+        match v.as_array() {
+            Some(a) if a.len() >= 2 && a[0].is_number() => {
+                let (x, y) = (a[0].as_f64().unwrap(), a[1].as_f64().unwrap());
+                *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+            }
+            Some(a) => a.iter().for_each(|v| walk(v, b)),
+            None => {}
+        }
+    }
+    let fault = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["kind"] == kind)
+        .max_by(|a, b| {
+            let area = |f: &Value| f["properties"]["area_m2"].as_f64().unwrap_or(0.0);
+            area(a).total_cmp(&area(b))
+        })
+        .unwrap_or_else(|| panic!("the demo's coverage report has no {kind}"));
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    walk(&fault["geometry"]["coordinates"], &mut b);
+    format!("[[{}, {}], [{}, {}]]", b[0], b[1], b[2], b[3])
+}
+
 /// Red, green and blue of every pixel of a PNG.
 fn png_pixels(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
@@ -328,6 +356,44 @@ fn the_map_page_renders_selects_searches_and_shares() {
     assert!(drawn > pixels.len() / 4, "only {drawn} map pixels");
     eprintln!("screenshot: {}", shot.display());
 
+    // Coverage faults (issue 5): the overlay draws the report's gaps red and overlaps orange.
+    let (status, body) = server.get("/v1/reports/coverage?format=geojson");
+    assert_eq!(status, 200);
+    let report: Value = serde_json::from_str(&body).unwrap();
+    let n = actions(&tab);
+    tab.find_element("#switch-coverage")
+        .unwrap()
+        .click()
+        .unwrap();
+    settle(&tab, n);
+    for (kind, layer, colour) in [
+        ("overlap", "coverage-overlap", "#ff8c00"),
+        ("gap", "coverage-gap", "#e31a1c"),
+    ] {
+        let bbox = largest_fault_bbox(&report, kind);
+        let drawn = eval_json(
+            &tab,
+            &format!(
+                "(async () => {{ gridmap.map.fitBounds({bbox}, {{padding: 150, animate: false}}); await gridmap.idle(); \
+                 return {{kinds: gridmap.map.queryRenderedFeatures({{layers: ['{layer}']}}).map((f) => f.properties.kind), \
+                 colour: gridmap.map.getPaintProperty('{layer}', 'fill-color')}}; }})()"
+            ),
+        );
+        assert!(
+            drawn["kinds"].as_array().unwrap().iter().any(|k| k == kind),
+            "no {kind} drawn: {drawn}"
+        );
+        assert_eq!(drawn["colour"], colour);
+    }
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-coverage.png"),
+        &png,
+    )
+    .unwrap();
+
     // The link keeps the view and the grid: opened anew, it shows the same grid.
     let url = tab.get_url();
     assert!(
@@ -356,4 +422,34 @@ fn the_map_page_renders_selects_searches_and_shares() {
         "{panel}"
     );
     assert!(shared.get_url().contains("lang=en"));
+
+    // On a phone-sized window the panel is a bottom sheet across the whole width.
+    shared
+        .set_bounds(headless_chrome::types::Bounds::Normal {
+            left: None,
+            top: None,
+            width: Some(390.0),
+            height: Some(844.0),
+        })
+        .unwrap();
+    let sheet = eval_json(
+        &shared,
+        "new Promise((resolve) => { const m = matchMedia('(max-width: 700px)'); \
+         const done = () => { const r = document.getElementById('panel').getBoundingClientRect(); \
+         resolve({left: r.left, right: r.right, bottom: r.bottom, width: innerWidth, height: innerHeight}); }; \
+         if (m.matches) done(); else m.addEventListener('change', done, {once: true}); })",
+    );
+    let f = |k: &str| sheet[k].as_f64().unwrap();
+    assert!(f("width") <= 700.0, "{sheet}");
+    assert_eq!((f("left"), f("right")), (0.0, f("width")), "{sheet}");
+    assert!((f("bottom") - f("height")).abs() < 1.0, "{sheet}");
+    eval_json(&shared, "gridmap.idle()");
+    let png = shared
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-phone.png"),
+        &png,
+    )
+    .unwrap();
 }

@@ -95,7 +95,7 @@ const actionWaiters = [];
 // Resolves after the next frame in which nothing is loading or moving.
 function idle() {
   return new Promise((resolve) => {
-    map.once('idle', resolve);
+    map.once('idle', () => resolve());
     map.triggerRepaint();
   });
 }
@@ -126,6 +126,8 @@ window.gridmap = {
     await idle();
     return { actions, selected: state.selected, errors: state.errors };
   },
+  // Resolves after the next frame in which nothing is loading or moving.
+  idle,
   highlightedCodes(layer) {
     const id = `highlight-${layer}-line`;
     return [...new Set(map.queryRenderedFeatures({ layers: [id] }).map((f) => f.properties.code))];
@@ -487,8 +489,11 @@ function selectFromHash() {
 }
 window.addEventListener('hashchange', selectFromHash);
 
-// Phones: the layer box starts folded so the map has the screen.
-if (window.matchMedia('(max-width: 700px)').matches) $('controls').open = false;
+// Phones: the layer box folds (at start, and when the window narrows) so the map and the
+// bottom sheet have the screen.
+const narrow = window.matchMedia('(max-width: 700px)');
+if (narrow.matches) $('controls').open = false;
+narrow.addEventListener('change', () => { $('controls').open = !narrow.matches; });
 
 renderStatic();
 renderSwitches();
