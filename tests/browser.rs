@@ -271,7 +271,17 @@ fn the_map_page_renders_selects_searches_and_shares() {
     let [x, y, right, bottom] = [0, 1, 2, 3].map(|i| xy[i].as_f64().unwrap());
     assert!(
         x > 0.0 && y > 0.0 && x < right && y < bottom,
-        "{grid:?} is off screen: {xy}"
+        "{} is off screen: {xy}",
+        grid.code
+    );
+    // The click must reach the map, not the layer box or the panel lying over it.
+    let target = eval_json(
+        &tab,
+        &format!("document.elementFromPoint({x}, {y}).className"),
+    );
+    assert!(
+        target.as_str().unwrap().contains("maplibregl-canvas"),
+        "{x},{y} is covered by {target}"
     );
     let n = actions(&tab);
     tab.click_point(Point { x, y }).unwrap();
