@@ -19,36 +19,10 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use gridmap::demo::{self, Scale};
-use gridmap::model::Layer;
 use gridmap::snapshot::Snapshot;
-use gridmap::tiles::{self, FIGURES, TileId, min_zoom};
+use gridmap::tiles::{self, TileId};
 
 const BENCH_DB: &str = "gridmap_bench_tiles";
-
-/// One layer's ST_AsMVT, empty below the layer's minimum zoom; `$1, $2, $3` are z, x, y.
-fn layer_sql(layer: Layer) -> String {
-    let figures: Vec<String> = FIGURES
-        .iter()
-        .map(|k| format!("'{k}', properties->'{k}'"))
-        .collect();
-    format!(
-        "(SELECT COALESCE(ST_AsMVT(q, '{id}', 4096, 'geom'), ''::bytea) FROM ( \
-           SELECT code, name, parent, jsonb_strip_nulls(jsonb_build_object({figs})) AS props, \
-                  ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom \
-           FROM features \
-           WHERE layer = '{id}' AND $1 >= {minz} \
-             AND geom && ST_Transform(ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096), 4326) \
-         ) q WHERE geom IS NOT NULL)",
-        id = layer.id(),
-        figs = figures.join(", "),
-        minz = min_zoom(layer),
-    )
-}
-
-fn tile_sql() -> String {
-    let parts: Vec<String> = Layer::ALL.into_iter().map(layer_sql).collect();
-    format!("SELECT {}", parts.join(" || "))
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and expects no run.
@@ -90,7 +64,7 @@ fn main() {
         BENCH_DB,
         &snapshot,
     ));
-    let sql = tile_sql();
+    let sql = common::tile_sql::tile_sql("$1", "$2", "$3");
     let (theirs, theirs_bytes) = rt.block_on(async {
         let mut conn = pool.acquire().await.expect("a connection");
         // PostGIS's best case: with custom plans (the default for the first five executions

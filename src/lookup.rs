@@ -530,7 +530,6 @@ pub fn csv_row(id: String, result: Result<&Answer, &str>) -> Vec<String> {
 mod tests {
     use super::*;
     use geo::{Geometry, coord, polygon};
-    use serde_json::Map;
 
     fn f(layer: Layer, code: &str, g: Geometry<f64>) -> Feature {
         Feature {
@@ -538,7 +537,7 @@ mod tests {
             code: code.into(),
             name: code.into(),
             parent: None,
-            properties: Map::new(),
+            properties: Default::default(),
             geometry: g,
             version: 1,
         }

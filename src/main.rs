@@ -19,6 +19,7 @@ use gridmap::model::{ChangeSet, Layer};
 use gridmap::snapshot::{Snapshot, SnapshotCell};
 use gridmap::spatial::crs::Crs;
 use gridmap::store::{self, Store, StoreConfig};
+use gridmap::tiles::cache::TileCache;
 
 /// mimalloc returns freed memory to the system more readily than glibc's allocator and fragments
 /// less when a snapshot of hundreds of thousands of small features is rebuilt after each edit.
@@ -49,6 +50,9 @@ enum Command {
         /// Start on an empty store without loading the demo subdistrict.
         #[arg(long, env = "GRIDMAP_NO_DEMO")]
         no_demo: bool,
+        /// Memory for encoded vector tiles, in MiB; 0 renders every request afresh.
+        #[arg(long, env = "GRIDMAP_TILE_CACHE_MB", default_value_t = 256)]
+        tile_cache_mb: u64,
     },
     /// Import a GeoJSON FeatureCollection, an ESRI Shapefile or an address CSV (all or nothing).
     Import {
@@ -180,7 +184,11 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match &cli.command {
-        Command::Serve { listen, no_demo } => serve(&cli, *listen, *no_demo).await,
+        Command::Serve {
+            listen,
+            no_demo,
+            tile_cache_mb,
+        } => serve(&cli, *listen, *no_demo, *tile_cache_mb).await,
         Command::Import {
             file,
             layer,
@@ -337,7 +345,7 @@ fn lookup(
 }
 
 /// Open the store, load the demo into an empty one, build the snapshot and serve until a signal.
-async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool) -> Result<()> {
+async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool, tile_cache_mb: u64) -> Result<()> {
     let store = store::open(&cli.store_config()).await?;
     if !no_demo && store.data_version().await? == 0 {
         load_demo(store.as_ref()).await?;
@@ -350,7 +358,7 @@ async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool) -> Result<()> {
         "snapshot loaded"
     );
     let state = AppState {
-        tiles: Default::default(),
+        tiles: Arc::new(TileCache::new(tile_cache_mb << 20)),
         store,
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
     };

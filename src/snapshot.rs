@@ -211,7 +211,6 @@ impl SnapshotCell {
 mod tests {
     use super::*;
     use geo::{Geometry, point, polygon};
-    use serde_json::Map;
 
     fn feature(layer: Layer, code: &str, geometry: Geometry<f64>) -> Feature {
         Feature {
@@ -219,7 +218,7 @@ mod tests {
             code: code.into(),
             name: code.into(),
             parent: None,
-            properties: Map::new(),
+            properties: Default::default(),
             geometry,
             version: 1,
         }

@@ -139,7 +139,7 @@ async fn layer_comes_from_the_option_when_features_have_none() {
     assert_eq!(summary.created, 1);
     let shops = layer_features(store.as_ref(), Layer::Shop).await;
     assert_eq!(
-        Value::Object(shops[0].properties.clone()),
+        Value::from(shops[0].properties.clone()),
         json!({"phone": "010-1234", "tags": {"open": [8, 22]}})
     );
 
@@ -481,5 +481,5 @@ async fn field_mapping_renames_properties() {
         (c.code.as_str(), c.name.as_str()),
         ("110101001001", "东华门社区")
     );
-    assert_eq!(Value::Object(c.properties), json!({"households": 12}));
+    assert_eq!(Value::from(c.properties), json!({"households": 12}));
 }

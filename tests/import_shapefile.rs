@@ -76,7 +76,7 @@ async fn utf8_shapefile_with_holes_and_multipolygons() {
         ("110101001001", "东华门社区", Some("110101001"))
     );
     assert_eq!(
-        Value::Object(c1.properties.clone()),
+        Value::from(c1.properties.clone()),
         json!({"households": 1200, "residents": 3400, "note": "含内环"})
     );
     let Geometry::Polygon(p) = &c1.geometry else {
@@ -103,7 +103,7 @@ async fn gbk_shapefile_with_field_mapping() {
     assert_eq!(grids[0].name, "东华门第一网格");
     assert_eq!(grids[0].parent.as_deref(), Some("110101001001"));
     assert_eq!(
-        Value::Object(grids[0].properties.clone()),
+        Value::from(grids[0].properties.clone()),
         json!({"households": 300, "WGY": "张三"})
     );
     assert_eq!(grids[1].name, "东华门第二网格");

@@ -20,7 +20,7 @@ fn feature(layer: Layer, code: &str, name: &str, g: geo::Geometry<f64>, props: V
         code: code.into(),
         name: name.into(),
         parent: None,
-        properties: props.as_object().cloned().unwrap_or_default(),
+        properties: props.as_object().cloned().unwrap_or_default().into(),
         geometry: g,
         version: 1,
     }

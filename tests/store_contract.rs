@@ -11,11 +11,11 @@ use std::sync::Arc;
 
 use geo::{Geometry, MultiPolygon, point, polygon};
 use gridmap::model::{
-    Action, Change, ChangeSet, CommitSummary, Feature, FeatureDraft, FeatureKey, Layer,
+    Action, Change, ChangeSet, CommitSummary, Feature, FeatureDraft, FeatureKey, Layer, Properties,
 };
 use gridmap::store::gpkg::GpkgStore;
 use gridmap::store::{GPKG_FILE, Store, StoreError};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tempfile::TempDir;
 
 /// Instantiate each contract test for both stores.
@@ -77,9 +77,9 @@ async fn raw_sqlite(dir: &TempDir) -> sqlx::SqlitePool {
 // ---------------------------------------------------------------------------------------------
 // Data
 
-fn props(value: Value) -> Map<String, Value> {
+fn props(value: Value) -> Properties {
     match value {
-        Value::Object(map) => map,
+        Value::Object(map) => map.into(),
         other => panic!("not an object: {other}"),
     }
 }
@@ -90,7 +90,7 @@ fn draft(layer: Layer, code: &str, name: &str, geometry: Geometry<f64>) -> Featu
         code: code.into(),
         name: name.into(),
         parent: None,
-        properties: Map::new(),
+        properties: Properties::new(),
         geometry,
     }
 }
@@ -151,7 +151,7 @@ fn community() -> FeatureDraft {
 }
 
 /// Nested JSON with every kind of value, including awkward numbers and text.
-fn nested_properties() -> Map<String, Value> {
+fn nested_properties() -> Properties {
     props(json!({
         "address": "北京市朝阳区朝阳门外大街 1 号",
         "owner": {"name": "李四", "phones": ["13800000000", "010-8888"], "verified": true},
@@ -350,7 +350,7 @@ async fn update_bumps_version_and_records_both_states(store: Arc<dyn Store>) {
 
     let mut changed = original.clone();
     changed.name = "第一党建网格（调整后）".into();
-    changed.properties.insert("households".into(), json!(1300));
+    changed.properties.insert("households", json!(1300));
     changed.geometry = polygon![
         (x: 116.45, y: 39.92), (x: 116.47, y: 39.92), (x: 116.47, y: 39.93), (x: 116.45, y: 39.92),
     ]
@@ -384,11 +384,11 @@ async fn identical_upsert_is_unchanged(store: Arc<dyn Store>) {
 
     // The same content, with the property keys in another order.
     let mut again = drafts.clone();
-    let reversed: Map<String, Value> = again[0]
+    let reversed: Properties = again[0]
         .properties
         .iter()
         .rev()
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| (k, v.clone()))
         .collect();
     again[0].properties = reversed;
     let summary = commit(&store, again.into_iter().map(upsert).collect()).await;

@@ -3,6 +3,8 @@
 // Each bench compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+pub mod tile_sql;
+
 use std::sync::Arc;
 
 use gridmap::model::ChangeSet;

@@ -531,7 +531,7 @@ mod tests {
             code: code.into(),
             name: name.into(),
             parent: None,
-            properties: props.as_object().cloned().unwrap_or_default(),
+            properties: props.as_object().cloned().unwrap_or_default().into(),
             geometry: point!(x: 113.6, y: 34.7).into(),
             version: 1,
         }

@@ -53,7 +53,7 @@ fn entry(name: String, geometry: Geometry<f64>, properties: Map<String, Value>) 
         code: derived_code(&name),
         name,
         parent: None,
-        properties,
+        properties: properties.into(),
         geometry,
     }
 }

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use geo::{Centroid, Coord, GeodesicArea, Geometry, LineString, MultiPolygon, Point, Polygon};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::lattice::{Cell, Lattice, Side};
 use super::names::{self, Phones, Unique};
@@ -32,7 +32,7 @@ use super::points::{Placer, Spot};
 use super::streets::Streets;
 use super::topo::{Ring, RingPolygon, Vid, dissolve};
 use super::*;
-use crate::model::{FeatureDraft, Layer};
+use crate::model::{FeatureDraft, Layer, Properties};
 
 /// How deep into the block the planted faults reach (fraction of the block): the strip stays
 /// within the street margin in front of the parcels.
@@ -447,10 +447,10 @@ fn numbered(items: &mut [usize], anchors: &[Coord<f64>], north: f64) {
     });
 }
 
-pub(crate) fn props(v: Value) -> Map<String, Value> {
+pub(crate) fn props(v: Value) -> Properties {
     match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
+        Value::Object(m) => m.into(),
+        _ => Properties::new(),
     }
 }
 

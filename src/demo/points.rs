@@ -8,7 +8,7 @@ use geo::Coord;
 use rand::Rng;
 use rand::seq::index;
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::build::{Ctx, props};
 use super::lattice::{Cell, Lattice, Side};
@@ -18,7 +18,7 @@ use super::plan::{Partition, apportion};
 use super::streets::Address;
 use super::topo::{Ring, ring_contains};
 use super::{COMMUNITIES, ORGS_ARCHIVED, SHOPS, SHOPS_ARCHIVED, SOCIAL_ORGS, UNITS, VOLUNTEERS};
-use crate::model::Layer;
+use crate::model::{Layer, Properties};
 
 /// How deep into its block a shop stands (patch fraction): at the street front.
 const SHOP_DEPTH: (f64, f64) = (0.02, 0.045);
@@ -36,7 +36,7 @@ pub(crate) struct Spot {
     /// Local metric position (unused for compounds).
     pub at: Coord<f64>,
     pub name: String,
-    pub props: Map<String, Value>,
+    pub props: Properties,
     /// Placed in a gap on purpose: its parent is the community, not a grid.
     pub in_gap: bool,
     /// The outline of a compound (a point feature has none).
@@ -427,7 +427,7 @@ impl<'p> Placer<'p> {
             let listing = Listing::new(ctx, category, address.text, 0.6, archived.contains(&k));
             let mut spot = Spot::listed(Layer::SocialOrg, cell, at, name, listing);
             if team {
-                spot.props.insert("members".into(), json!(members[k]));
+                spot.props.insert("members", json!(members[k]));
             }
             spots.push(spot);
         }

@@ -619,7 +619,7 @@ fn numbering_runs_north_to_south_then_west_to_east() {
 fn properties_are_complete_and_chinese() {
     let has = |f: &FeatureDraft, keys: &[&str]| {
         for k in keys {
-            assert!(f.properties.contains_key(*k), "{} lacks {k}", f.code);
+            assert!(f.properties.contains_key(k), "{} lacks {k}", f.code);
         }
     };
     for f in &demo().features {

@@ -191,7 +191,7 @@ fn row(r: &csv::StringRecord, c: &Columns) -> Result<FeatureDraft, RowFault> {
         code: cell(c.code).map_or_else(|| derived_code(address), str::to_string),
         name: address.to_string(),
         parent: None,
-        properties,
+        properties: properties.into(),
         geometry: Geometry::Point(Point::new(x, y)),
     })
 }

@@ -190,7 +190,7 @@ pub fn to_draft(
         code,
         name,
         parent,
-        properties,
+        properties: properties.into(),
         geometry,
     })
 }
@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(d.name, "便利店");
         assert_eq!(d.parent, None);
         assert_eq!(
-            Value::Object(d.properties),
+            Value::from(d.properties),
             json!({"households": 3, "phone": "123"})
         );
     }

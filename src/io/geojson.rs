@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::draft::{FileFeature, RawGeometry, describe};
 use super::{Checked, FeatureError, FeatureFault, ImportError, ImportOptions};
-use crate::model::{Feature, FeatureDraft, Layer};
+use crate::model::{Feature, FeatureDraft, Layer, Properties};
 use crate::spatial::validate::GeometryFault;
 
 /// Property keys that carry the feature's own fields rather than free properties.
@@ -31,7 +31,7 @@ pub fn to_geojson_feature(
     code: &str,
     name: &str,
     parent: Option<&str>,
-    properties: &Map<String, Value>,
+    properties: &Properties,
     geometry: &Geometry<f64>,
 ) -> geojson::Feature {
     let mut props = Map::with_capacity(properties.len() + 4);
@@ -43,7 +43,7 @@ pub fn to_geojson_feature(
         parent.map_or(Value::Null, |p| Value::String(p.into())),
     );
     for (k, v) in properties {
-        props.insert(k.clone(), v.clone());
+        props.insert(k.to_string(), v.clone());
     }
     geojson::Feature {
         bbox: None,

@@ -232,7 +232,8 @@ mod tests {
             properties: json!({"a": 1, "b": {"c": [1, 2]}})
                 .as_object()
                 .cloned()
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into(),
             geometry: point!(x: 116.4, y: 39.9).into(),
         }
     }
@@ -324,7 +325,8 @@ mod tests {
         reordered.properties = json!({"b": {"c": [1, 2]}, "a": 1})
             .as_object()
             .cloned()
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into();
         let plan = Plan::new(
             vec![upsert(reordered, None)],
             vec![stored("1", "a", 1)],

@@ -8,7 +8,9 @@ use std::str::FromStr;
 
 use geo::Geometry;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+mod properties;
+pub use properties::Properties;
 
 /// The feature layers gridmap keeps. The set is fixed by the governance model; how many features
 /// each holds is data.
@@ -160,7 +162,7 @@ pub struct Feature {
     /// Code of the parent feature (community for grids, subdistrict for communities).
     pub parent: Option<String>,
     /// Everything else: `households`, `residents`, `grid_worker`, `phone`, `address`, …
-    pub properties: Map<String, Value>,
+    pub properties: Properties,
     pub geometry: Geometry<f64>,
     /// Starts at 1 and grows by one with every committed change.
     pub version: i64,
@@ -196,7 +198,7 @@ pub struct FeatureDraft {
     pub code: String,
     pub name: String,
     pub parent: Option<String>,
-    pub properties: Map<String, Value>,
+    pub properties: Properties,
     pub geometry: Geometry<f64>,
 }
 
@@ -355,6 +357,7 @@ pub struct CommitSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn layer_ids_round_trip() {
