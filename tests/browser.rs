@@ -410,6 +410,19 @@ fn the_map_page_renders_selects_searches_and_shares() {
         url.contains(&format!("grid=party_grid/{expected}")),
         "{url}"
     );
+
+    // Coordinates work in the same box: the clicked grid's point, typed as `lon,lat`.
+    eval_json(&tab, "document.getElementById('search-input').value = ''");
+    tab.find_element("#search-input").unwrap().click().unwrap();
+    let n = actions(&tab);
+    tab.type_str(&format!("{},{}", point[0], point[1]))
+        .unwrap()
+        .press_key("Enter")
+        .unwrap();
+    let state = settle(&tab, n);
+    assert_eq!(state["selected"]["code"], grid.code.as_str(), "{state}");
+    let highlighted = eval_json(&tab, "gridmap.highlightedCodes('party_grid')");
+    assert_eq!(highlighted, serde_json::json!([grid.code]));
     assert!(url.contains("map="), "{url}");
     let shared = browser.new_tab().unwrap();
     shared.set_default_timeout(Duration::from_secs(300));
