@@ -4,7 +4,7 @@
 //!
 //!     cargo build --release --bins --example bench_lookup
 //!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!         target/release/examples/bench_lookup [demo|city|all] [--seconds N]
+//!         target/release/examples/bench_lookup [demo|city|all] [--seconds N] [--in-process]
 //!
 //! For each set it
 //! 1. builds the snapshot and times `lookup::locate_indices` (the locate step: point → feature
@@ -59,22 +59,32 @@ const PG_LAYERS: &str = "('subdistrict', 'community', 'party_grid', 'commercial_
 struct Args {
     sets: Vec<Scale>,
     seconds: u64,
+    /// Only the in-process figures (no stores, server or PostGIS).
+    in_process_only: bool,
 }
 
 fn args() -> Result<Args> {
     let mut sets = vec![Scale::Demo, Scale::City];
     let mut seconds = 15;
+    let mut in_process_only = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "demo" => sets = vec![Scale::Demo],
             "city" => sets = vec![Scale::City],
             "all" => {}
+            "--in-process" => in_process_only = true,
             "--seconds" => seconds = it.next().context("--seconds N")?.parse()?,
-            other => bail!("unknown argument {other:?} (expected demo, city, all, --seconds N)"),
+            other => bail!(
+                "unknown argument {other:?} (expected demo, city, all, --seconds N, --in-process)"
+            ),
         }
     }
-    Ok(Args { sets, seconds })
+    Ok(Args {
+        sets,
+        seconds,
+        in_process_only,
+    })
 }
 
 fn main() -> Result<()> {
@@ -102,6 +112,9 @@ fn main() -> Result<()> {
         let build = t.elapsed();
         let extent = extent(&snapshot);
         in_process(&snapshot, extent, build);
+        if args.in_process_only {
+            continue;
+        }
 
         let work = tempfile::tempdir()?;
         let data = work.path().join("data");

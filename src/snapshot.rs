@@ -12,6 +12,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
 use crate::address::{AddressIndex, Matched};
+use crate::lookup::Card;
 use crate::model::{Feature, FeatureKey, Layer};
 use crate::spatial::cells::CellIndex;
 use crate::spatial::locate::PreparedPolygon;
@@ -39,6 +40,9 @@ pub struct Snapshot {
     /// The areal features of the [`LOCATED`] layers by cell, for lookups; each entry's payload is
     /// `index << 3 | position in LOCATED` (see [`Snapshot::located_at`]).
     cells: CellIndex,
+    /// The contact card of every feature of the [`LOCATED`] layers (which sort first, so card `i`
+    /// is feature `i`), built once instead of per answer.
+    cards: Vec<Card>,
     /// The `address` layer indexed for matching address text.
     addresses: AddressIndex,
 }
@@ -68,6 +72,11 @@ impl Snapshot {
             .map(|f| areal(&f.geometry).map(|mp| Box::new(PreparedPolygon::new(&mp))))
             .collect();
         let cells = located_cells(&features, &prepared);
+        let located = features
+            .iter()
+            .take_while(|f| LOCATED.contains(&f.layer))
+            .count();
+        let cards = features[..located].iter().map(Card::from).collect();
         let addresses = AddressIndex::new(&features);
         // Bulk loading builds a better-packed tree than inserting one by one.
         let index = entries
@@ -81,6 +90,7 @@ impl Snapshot {
             index,
             prepared,
             cells,
+            cards,
             addresses,
         }
     }
@@ -88,6 +98,12 @@ impl Snapshot {
     /// The cell index over the [`LOCATED`] layers' polygons.
     pub fn cells(&self) -> &CellIndex {
         &self.cells
+    }
+
+    /// The contact card of the feature at index `i`, for features of the [`LOCATED`] layers.
+    #[inline]
+    pub fn card_at(&self, i: usize) -> Option<&Card> {
+        self.cards.get(i)
     }
 
     /// The prepared polygon of the feature at index `i`, for areal features.
@@ -205,7 +221,7 @@ pub const LOCATED: [Layer; 5] = [
 /// cells mean fewer lookups that need an exact test but more memory; at 2 cells an edge about
 /// four in five random points need no edge test at all (measured on the demo and the city set,
 /// printed by `cargo bench --bench lookup`).
-const CELLS_PER_EDGE: usize = 2;
+const CELLS_PER_EDGE: usize = 8;
 
 /// Caps the index at about 8 MB of cell starts (plus the entries) whatever the data.
 const MAX_CELLS: usize = 1 << 21;
