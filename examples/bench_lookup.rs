@@ -12,7 +12,7 @@
 //!    API serialises), one thread, random points over the subdistricts' box; prints the cell
 //!    index's size;
 //! 2. commits the set into a GeoPackage store and into a fresh PostGIS database;
-//! 3. starts `gridmap serve` (release) on the GeoPackage and runs wrk (2 threads, 16 connections,
+//! 3. starts `gridmap serve` (release) on the GeoPackage and runs wrk (2 threads, 8 connections,
 //!    a Lua script drawing random points) against `GET /v1/lookup`; runs pgbench (2 threads, 4
 //!    clients, prepared statements) with a script asking PostGIS the same question for a random
 //!    point (`ST_Covers` and `ST_Contains` over the five located layers, returning the same codes,
@@ -201,7 +201,7 @@ fn in_process(snapshot: &Snapshot, extent: Extent, build: Duration) {
     let (tests, entries) = cells.test_entries();
     println!(
         "snapshot: {} features, built in {:.2} s; cell index {} × {} cells of {:.1} m, {} entries \
-         ({:.0}% need an edge test), {:.1} MB",
+         ({:.0}% need an edge test) in {} distinct lists, {:.1} MB",
         snapshot.features().len(),
         build.as_secs_f64(),
         cols,
@@ -209,6 +209,7 @@ fn in_process(snapshot: &Snapshot, extent: Extent, build: Duration) {
         cells.cell_size() * 111_000.0,
         entries,
         100.0 * tests as f64 / entries.max(1) as f64,
+        cells.distinct_lists(),
         cells.heap_bytes() as f64 / 1e6
     );
     let pts = points(extent, 1 << 20, 7);
@@ -366,7 +367,7 @@ fn wrk(addr: &str, (lo, hi): Extent, dir: &Path, seconds: u64) -> Result<Load> {
         ),
     )?;
     let out = Command::new("wrk")
-        .args(["-t2", "-c16", "--latency", "-d"])
+        .args(["-t2", "-c8", "--latency", "-d"])
         .arg(format!("{seconds}s"))
         .arg("-s")
         .arg(&script)

@@ -218,13 +218,13 @@ pub const LOCATED: [Layer; 5] = [
 ];
 
 /// About this many cells per polygon edge of the located layers, at most [`MAX_CELLS`]. Finer
-/// cells mean fewer lookups that need an exact test but more memory; at 2 cells an edge about
-/// four in five random points need no edge test at all (measured on the demo and the city set,
-/// printed by `cargo bench --bench lookup`).
-const CELLS_PER_EDGE: usize = 8;
+/// cells mean fewer lookups that need an exact edge test but more memory (four bytes a cell; the
+/// cell lists are shared). `cargo run --release --example bench_lookup -- --in-process` prints
+/// the resulting shape, share of entries needing a test, and size.
+const CELLS_PER_EDGE: usize = 16;
 
-/// Caps the index at about 8 MB of cell starts (plus the entries) whatever the data.
-const MAX_CELLS: usize = 1 << 21;
+/// Caps the index at about 16 MB (four bytes a cell, plus the shared lists) whatever the data.
+const MAX_CELLS: usize = 1 << 22;
 
 fn located_cells(features: &[Feature], prepared: &[Option<Box<PreparedPolygon>>]) -> CellIndex {
     let mut polygons = Vec::new();
@@ -234,7 +234,7 @@ fn located_cells(features: &[Feature], prepared: &[Option<Box<PreparedPolygon>>]
             continue;
         };
         let payload = u32::try_from(i << 3 | slot).expect("fewer than 2²⁷ features");
-        edges += p.edges().len();
+        edges += p.edges().count();
         polygons.push((payload, &**p));
     }
     CellIndex::new(

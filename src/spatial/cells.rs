@@ -20,6 +20,8 @@
 //! arithmetic that maps a point to its cell, so a point always lies in the rectangle its cell was
 //! classified on.
 
+use std::collections::HashMap;
+
 use geo::Coord;
 use geo::kernels::{Kernel, Orientation, RobustKernel};
 use rayon::prelude::*;
@@ -40,10 +42,17 @@ pub struct CellIndex {
     inv: f64,
     cols: usize,
     rows: usize,
-    /// Cell `c` (row-major) lists `entries[starts[c]..starts[c + 1]]`.
-    starts: Vec<u32>,
-    /// `payload << 1 | TEST`-flag, in the order the polygons were given.
-    entries: Vec<u32>,
+    /// Cell `c` (row-major) lists `lists[at + 1..=at + lists[at]]` where `at = cells[c]`.
+    cells: Vec<u32>,
+    /// Every distinct cell list once, as its length followed by its entries (`payload << 1 |
+    /// TEST`-flag, in the order the polygons were given). Neighbouring cells mostly list the same
+    /// polygons (the same grid, community and compound; the same two grids along a shared edge),
+    /// so sharing the lists keeps them few enough to stay in the cache and makes a finer grid
+    /// affordable: a cell costs four bytes.
+    lists: Vec<u32>,
+    /// Entries of all cells, and of those the exact test, before sharing (for the bench's
+    /// report).
+    entries: (usize, usize),
 }
 
 impl CellIndex {
@@ -78,8 +87,9 @@ impl CellIndex {
             inv: 1.0 / size,
             cols,
             rows,
-            starts: Vec::new(),
-            entries: Vec::new(),
+            cells: Vec::new(),
+            lists: Vec::new(),
+            entries: (0, 0),
         };
         // Each polygon on its own (in parallel): the cells it meets, as (cell, entry), in cell
         // order. Concatenated in the given order, then a stable counting sort by cell.
@@ -102,8 +112,34 @@ impl CellIndex {
             entries[*slot as usize] = entry;
             *slot += 1;
         }
-        index.starts = starts;
-        index.entries = entries;
+        drop(per_polygon);
+        let tests = entries.iter().filter(|&&e| e & TEST != 0).count();
+        index.entries = (tests, entries.len());
+        // The empty list first, at 0.
+        let mut lists = vec![0u32];
+        let mut seen: HashMap<&[u32], u32> = HashMap::new();
+        seen.insert(&[], 0);
+        let mut cells = Vec::with_capacity(n);
+        let mut previous: (&[u32], u32) = (&[], 0);
+        for c in 0..n {
+            let list = &entries[starts[c] as usize..starts[c + 1] as usize];
+            // Most cells list what their left neighbour lists: compare before hashing.
+            if list == previous.0 {
+                cells.push(previous.1);
+                continue;
+            }
+            let at = *seen.entry(list).or_insert_with(|| {
+                let at = lists.len() as u32;
+                lists.push(list.len() as u32);
+                lists.extend_from_slice(list);
+                at
+            });
+            previous = (list, at);
+            cells.push(at);
+        }
+        lists.shrink_to_fit();
+        index.cells = cells;
+        index.lists = lists;
         index
     }
 
@@ -112,14 +148,18 @@ impl CellIndex {
     #[inline]
     pub fn at(&self, p: Coord<f64>) -> &[u32] {
         // Written so that NaN fails every comparison and lands in the empty answer.
-        if !(p.x >= self.min.x && p.x <= self.max.x && p.y >= self.min.y && p.y <= self.max.y) {
+        if !(p.x >= self.min.x && p.x <= self.max.x && p.y >= self.min.y && p.y <= self.max.y)
+            || self.cells.is_empty()
+        {
             return &[];
         }
         let col = (((p.x - self.min.x) * self.inv) as usize).min(self.cols - 1);
         let row = (((p.y - self.min.y) * self.inv) as usize).min(self.rows - 1);
-        let c = row * self.cols + col;
-        // In bounds: starts has cols·rows + 1 entries whenever the extent is set.
-        &self.entries[self.starts[c] as usize..self.starts[c + 1] as usize]
+        // In bounds: cells has cols·rows entries whenever the extent is set, and each points at a
+        // length followed by that many entries.
+        let at = self.cells[row * self.cols + col] as usize;
+        let len = self.lists[at] as usize;
+        &self.lists[at + 1..at + 1 + len]
     }
 
     /// Columns and rows.
@@ -132,15 +172,26 @@ impl CellIndex {
         self.size
     }
 
-    /// How many entries need the exact test, and how many in all.
+    /// How many cell entries need the exact test, and how many in all (counted before the lists
+    /// are shared).
     pub fn test_entries(&self) -> (usize, usize) {
-        let t = self.entries.iter().filter(|&&e| e & TEST != 0).count();
-        (t, self.entries.len())
+        self.entries
+    }
+
+    /// How many distinct cell lists there are.
+    pub fn distinct_lists(&self) -> usize {
+        let mut n = 0;
+        let mut at = 0;
+        while at < self.lists.len() {
+            at += 1 + self.lists[at] as usize;
+            n += 1;
+        }
+        n
     }
 
     /// Heap memory held, in bytes.
     pub fn heap_bytes(&self) -> usize {
-        (self.starts.capacity() + self.entries.capacity()) * std::mem::size_of::<u32>()
+        (self.cells.capacity() + self.lists.capacity()) * std::mem::size_of::<u32>()
     }
 
     /// The closed rectangle a cell is classified on: the cell enlarged by 1/64 of its side, which
@@ -179,7 +230,7 @@ impl CellIndex {
         let (r0, r1) = self.span(b.min().y, b.max().y, self.min.y, self.rows);
         let nc = c1 - c0 + 1;
         let mut crossed = vec![false; nc * (r1 - r0 + 1)];
-        for &(a, c) in poly.edges() {
+        for (a, c) in poly.edges() {
             let (ec0, ec1) = self.span(a.x.min(c.x), a.x.max(c.x), self.min.x, self.cols);
             let (er0, er1) = self.span(a.y.min(c.y), a.y.max(c.y), self.min.y, self.rows);
             for row in er0.max(r0)..=er1.min(r1) {
