@@ -26,14 +26,11 @@ pub enum Position {
 /// A (multi)polygon with its edges indexed for repeated point tests.
 #[derive(Debug, Clone)]
 pub struct PreparedPolygon {
+    /// Every edge of every ring, as (start, end).
+    edges: Vec<(Coord<f64>, Coord<f64>)>,
     bbox: Option<Rect<f64>>,
-    /// Stripe `i` covers y in `[min_y + i·h, min_y + (i+1)·h]`; its edges (every edge of every
-    /// ring meeting it, as (start, end)) are `stripe_edges[stripe_starts[i]..stripe_starts[i+1]]`.
-    /// The edges are copied into each stripe they meet (most meet one or two) so that a test
-    /// reads one contiguous block: at city scale the polygons do not fit in the cache and every
-    /// indirection is a memory miss.
-    stripe_starts: Vec<u32>,
-    stripe_edges: Vec<(Coord<f64>, Coord<f64>)>,
+    /// Stripe `i` covers y in `[min_y + i·h, min_y + (i+1)·h]` and lists the edges meeting it.
+    stripes: Vec<Vec<u32>>,
     stripe_height: f64,
 }
 
@@ -53,44 +50,26 @@ impl PreparedPolygon {
             }
         }
         let bbox = geo::BoundingRect::bounding_rect(polygons);
-        let (stripe_starts, stripe_edges, stripe_height) = match bbox {
+        let (stripes, stripe_height) = match bbox {
             Some(b) if !edges.is_empty() => {
                 let n = (edges.len() / EDGES_PER_STRIPE).clamp(1, 1 << 16);
                 let h = (b.height() / n as f64).max(f64::MIN_POSITIVE);
-                let span = |(a, c): &(Coord<f64>, Coord<f64>)| {
-                    (
-                        stripe_of(a.y.min(c.y), b.min().y, h, n),
-                        stripe_of(a.y.max(c.y), b.min().y, h, n),
-                    )
-                };
-                let mut starts = vec![0u32; n + 1];
-                for e in &edges {
-                    let (lo, hi) = span(e);
-                    for s in lo..=hi {
-                        starts[s + 1] += 1;
+                let mut stripes = vec![Vec::new(); n];
+                for (i, (a, c)) in edges.iter().enumerate() {
+                    let lo = stripe_of(a.y.min(c.y), b.min().y, h, n);
+                    let hi = stripe_of(a.y.max(c.y), b.min().y, h, n);
+                    for s in &mut stripes[lo..=hi] {
+                        s.push(i as u32);
                     }
                 }
-                for i in 0..n {
-                    starts[i + 1] += starts[i];
-                }
-                let mut fill = starts.clone();
-                let zero = Coord { x: 0.0, y: 0.0 };
-                let mut out = vec![(zero, zero); starts[n] as usize];
-                for e in &edges {
-                    let (lo, hi) = span(e);
-                    for f in &mut fill[lo..=hi] {
-                        out[*f as usize] = *e;
-                        *f += 1;
-                    }
-                }
-                (starts, out, h)
+                (stripes, h)
             }
-            _ => (vec![0], Vec::new(), 1.0),
+            _ => (Vec::new(), 1.0),
         };
         PreparedPolygon {
+            edges,
             bbox,
-            stripe_starts,
-            stripe_edges,
+            stripes,
             stripe_height,
         }
     }
@@ -100,26 +79,9 @@ impl PreparedPolygon {
         PreparedPolygon::new(&MultiPolygon(vec![polygon.clone()]))
     }
 
-    /// Every edge of every ring, as (start, end), without zero-length ones, each once (from the
-    /// lowest stripe it meets).
+    /// Every edge of every ring, as (start, end), without zero-length ones.
     pub fn edges(&self) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
-        let n = self.stripes();
-        let min_y = self.bbox.map_or(0.0, |b| b.min().y);
-        (0..n).flat_map(move |s| {
-            self.stripe(s)
-                .iter()
-                .copied()
-                .filter(move |(a, c)| stripe_of(a.y.min(c.y), min_y, self.stripe_height, n) == s)
-        })
-    }
-
-    fn stripes(&self) -> usize {
-        self.stripe_starts.len() - 1
-    }
-
-    #[inline]
-    fn stripe(&self, s: usize) -> &[(Coord<f64>, Coord<f64>)] {
-        &self.stripe_edges[self.stripe_starts[s] as usize..self.stripe_starts[s + 1] as usize]
+        self.edges.iter().copied()
     }
 
     /// The bounding box, `None` for an empty polygon.
@@ -142,9 +104,11 @@ impl PreparedPolygon {
         {
             return Position::Outside;
         }
-        let n = self.stripes();
+        let n = self.stripes.len();
+        let stripe = &self.stripes[stripe_of(p.y, b.min().y, self.stripe_height, n)];
         let mut inside = false;
-        for &(a, c) in self.stripe(stripe_of(p.y, b.min().y, self.stripe_height, n)) {
+        for &i in stripe {
+            let (a, c) = self.edges[i as usize];
             if (a.y > p.y) == (c.y > p.y) {
                 // Both ends on one side: no crossing, but p may lie on a horizontal edge.
                 if a.y == p.y && c.y == p.y && p.x >= a.x.min(c.x) && p.x <= a.x.max(c.x) {
