@@ -3,8 +3,13 @@
 //!
 //!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench lookup
 //!
-//! - `lookup/one/gridmap`: one point through `lookup::locate` (community, party grid, commercial
-//!   grids, compound, the boundary rule).
+//! - `lookup/locate/{demo,city}`: the locate step alone, one point through
+//!   `lookup::locate_indices` (subdistrict, community, party grid, commercial grids, compound, the
+//!   boundary rule, as feature indices; no allocation), on the demo and on the city-scale set.
+//! - `lookup/answer/{demo,city}`: locate plus the contact cards the API serialises
+//!   (`lookup::answer_point`).
+//! - `lookup/one/gridmap`: one point through `lookup::locate` (the features, as the library's
+//!   callers get them).
 //! - `lookup/one/postgis`: the same question as one SQL round trip through a pool, the way a
 //!   service without a snapshot would ask it (ST_Intersects over the GiST index).
 //! - `lookup/batch10k/*`: 10,000 points; gridmap in one thread, PostGIS as one query over arrays.
@@ -19,6 +24,7 @@ use rand::{Rng, SeedableRng};
 use gridmap::demo::{self, Scale};
 use gridmap::model::Layer;
 use gridmap::snapshot::Snapshot;
+use gridmap::spatial::crs::Crs;
 
 const BENCH_DB: &str = "gridmap_bench_lookup";
 
@@ -32,12 +38,18 @@ const BATCH_SQL: &str = "SELECT p.i, f.layer, f.code \
     JOIN features f ON f.layer IN ('community', 'party_grid', 'commercial_grid', 'compound') \
      AND ST_Intersects(f.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))";
 
+/// Random points over the box of the subdistricts.
 fn points(snapshot: &Snapshot, n: usize) -> Vec<(f64, f64)> {
-    let sub = snapshot
+    let r = snapshot
         .layer(Layer::Subdistrict)
-        .next()
-        .expect("the demo has a subdistrict");
-    let r = geo::BoundingRect::bounding_rect(&sub.geometry).expect("a bounded subdistrict");
+        .filter_map(|f| geo::BoundingRect::bounding_rect(&f.geometry))
+        .reduce(|a, b| {
+            geo::Rect::new(
+                geo::coord!(x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y)),
+                geo::coord!(x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y)),
+            )
+        })
+        .expect("a bounded subdistrict");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     (0..n)
         .map(|_| {
@@ -47,6 +59,51 @@ fn points(snapshot: &Snapshot, n: usize) -> Vec<(f64, f64)> {
             )
         })
         .collect()
+}
+
+/// Per-core in-process lookups on the demo and on the city-scale set.
+fn in_process(c: &mut Criterion) {
+    for (name, scale) in [("demo", Scale::Demo), ("city", Scale::City)] {
+        let features = demo::generate(scale)
+            .into_iter()
+            .map(|d| d.into_feature(1))
+            .collect();
+        let snapshot = Snapshot::new(1, features);
+        let cells = snapshot.cells();
+        let (tests, entries) = cells.test_entries();
+        eprintln!(
+            "{name}: cell index {:?} cells of {:.1} m, {entries} entries ({:.0}% need a test), {:.1} MB",
+            cells.shape(),
+            cells.cell_size() * 111_000.0,
+            100.0 * tests as f64 / entries.max(1) as f64,
+            cells.heap_bytes() as f64 / 1e6
+        );
+        let pts = points(&snapshot, 1 << 16);
+        let mut g = c.benchmark_group("lookup/locate");
+        g.throughput(Throughput::Elements(1));
+        let mut i = 0;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) & (pts.len() - 1);
+                let (x, y) = pts[i];
+                black_box(gridmap::lookup::locate_indices(
+                    &snapshot,
+                    geo::coord!(x: x, y: y),
+                ))
+            })
+        });
+        g.finish();
+        let mut g = c.benchmark_group("lookup/answer");
+        g.throughput(Throughput::Elements(1));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                i = (i + 1) & (pts.len() - 1);
+                let (x, y) = pts[i];
+                black_box(gridmap::lookup::answer_point(&snapshot, Crs::Wgs84, x, y).ok())
+            })
+        });
+        g.finish();
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -115,5 +172,5 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, in_process, bench);
 criterion_main!(benches);

@@ -9,6 +9,8 @@
 //! party grid, the chosen community) holds the point only on its boundary. The same rule picks one
 //! party grid where two overlap (a data fault), and the answer lists every candidate in `overlap`.
 
+use std::sync::Arc;
+
 use geo::{Coord, InteriorPoint, coord};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -16,8 +18,10 @@ use utoipa::ToSchema;
 
 use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
+use crate::spatial::cells;
 use crate::spatial::crs::Crs;
 use crate::spatial::locate::Position;
+use smallvec::SmallVec;
 
 /// Where a point lies.
 #[derive(Debug, Clone, Default)]
@@ -54,8 +58,117 @@ pub(crate) fn candidates(
     hits
 }
 
+/// Where a point lies, as indices into [`Snapshot::features`]: what [`locate_indices`] finds
+/// without allocating (the lists stay inline up to four entries, far more than real data puts at
+/// one point).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Location {
+    pub subdistrict: Option<u32>,
+    pub community: Option<u32>,
+    pub party_grid: Option<u32>,
+    /// Every commercial grid whose closure holds the point, in code order.
+    pub commercial_grids: SmallVec<[u32; 4]>,
+    pub compound: Option<u32>,
+    /// The chosen party grid (or, outside every party grid, the chosen community) holds the point
+    /// only on its boundary.
+    pub on_boundary: bool,
+    /// When two or more party grids hold the point in their interiors: all of them, in code order.
+    pub overlap: SmallVec<[u32; 4]>,
+}
+
+impl Location {
+    /// The features the indices name.
+    pub fn resolve<'a>(&self, snapshot: &'a Snapshot) -> Located<'a> {
+        let f = |i: u32| snapshot.feature_at(i as usize);
+        let many = |v: &[u32]| v.iter().filter_map(|&i| f(i)).collect();
+        Located {
+            subdistrict: self.subdistrict.and_then(f),
+            community: self.community.and_then(f),
+            party_grid: self.party_grid.and_then(f),
+            commercial_grids: many(&self.commercial_grids),
+            compound: self.compound.and_then(f),
+            on_boundary: self.on_boundary,
+            overlap: many(&self.overlap),
+        }
+    }
+
+    /// The contact cards of the features the indices name (the snapshot's prebuilt cards).
+    pub fn place(&self, snapshot: &Snapshot) -> Place {
+        let card = |i: u32| snapshot.card_at(i as usize).cloned();
+        let many = |v: &[u32]| v.iter().filter_map(|&i| card(i)).collect();
+        Place {
+            subdistrict: self.subdistrict.and_then(card),
+            community: self.community.and_then(card),
+            party_grid: self.party_grid.and_then(card),
+            commercial_grids: many(&self.commercial_grids),
+            compound: self.compound.and_then(card),
+            on_boundary: self.on_boundary,
+            overlap: many(&self.overlap),
+        }
+    }
+}
+
+/// Locate a WGS84 point: the fast path over the snapshot's cell index (see
+/// [`crate::spatial::cells`]). Gives exactly what [`locate_exact`] gives, by the same boundary
+/// rule; `tests/lookup_fast.rs` checks that on random, vertex, edge and cell-border points.
+pub fn locate_indices(snapshot: &Snapshot, p: Coord<f64>) -> Location {
+    const COMMERCIAL: usize = 3;
+    const PARTY: usize = 2;
+    // Per located layer: the first feature (in code order) holding p in its interior, and the
+    // first holding it on its boundary. The cell lists entries by feature index, which is layer
+    // then code order, so "first" is "smallest code".
+    let mut inside: [Option<u32>; 5] = [None; 5];
+    let mut edge: [Option<u32>; 5] = [None; 5];
+    let mut loc = Location::default();
+    for &e in snapshot.cells().at(p) {
+        let payload = e >> 1;
+        let (i, slot) = (payload >> 3, (payload & 7) as usize);
+        let interior = if e & cells::TEST == 0 {
+            true
+        } else {
+            match snapshot.prepared_at(i as usize).map(|poly| poly.locate(p)) {
+                Some(Position::Inside) => true,
+                Some(Position::OnBoundary) => false,
+                Some(Position::Outside) | None => continue,
+            }
+        };
+        if slot == COMMERCIAL {
+            loc.commercial_grids.push(i);
+        }
+        if interior {
+            if slot == PARTY {
+                loc.overlap.push(i);
+            }
+            inside[slot].get_or_insert(i);
+        } else {
+            edge[slot].get_or_insert(i);
+        }
+    }
+    let best = |slot: usize| inside[slot].or(edge[slot]);
+    loc.subdistrict = best(0);
+    loc.community = best(1);
+    loc.party_grid = best(PARTY);
+    loc.compound = best(4);
+    loc.on_boundary = match (loc.party_grid, loc.community) {
+        (Some(_), _) => inside[PARTY].is_none(),
+        (None, Some(_)) => inside[1].is_none(),
+        (None, None) => false,
+    };
+    if loc.overlap.len() < 2 {
+        loc.overlap.clear();
+    }
+    loc
+}
+
 /// Locate a WGS84 point. A point outside the subdistrict gets an answer full of `None`s.
 pub fn locate(snapshot: &Snapshot, p: Coord<f64>) -> Located<'_> {
+    locate_indices(snapshot, p).resolve(snapshot)
+}
+
+/// Locate a WGS84 point the slow, plain way: every polygon of each layer whose box holds the point
+/// (from the per-layer R-trees), tested exactly. Kept as the reference the fast path is checked
+/// against.
+pub fn locate_exact(snapshot: &Snapshot, p: Coord<f64>) -> Located<'_> {
     let first = |layer| candidates(snapshot, layer, p).into_iter().next();
     let party = candidates(snapshot, Layer::PartyGrid, p);
     let community = first(Layer::Community);
@@ -142,14 +255,19 @@ impl LookupError {
 }
 
 /// A feature on the contact card: its code and name and the contact details the data has.
+///
+/// The parts are shared (`Arc`): the snapshot builds every located feature's card once, and an
+/// answer clones it by bumping three counters instead of copying strings and a map.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Card {
-    pub code: String,
-    pub name: String,
+    #[schema(value_type = String)]
+    pub code: Arc<str>,
+    #[schema(value_type = String)]
+    pub name: Arc<str>,
     /// Grid worker, phones, office address, party organisation… — only the keys the data has.
     #[serde(flatten)]
     #[schema(value_type = Object)]
-    pub contact: Map<String, Value>,
+    pub contact: Arc<Map<String, Value>>,
 }
 
 impl From<&Feature> for Card {
@@ -159,9 +277,9 @@ impl From<&Feature> for Card {
             .filter_map(|&k| f.properties.get(k).map(|v| (k.to_string(), v.clone())))
             .collect();
         Card {
-            code: f.code.clone(),
-            name: f.name.clone(),
-            contact,
+            code: f.code.as_str().into(),
+            name: f.name.as_str().into(),
+            contact: Arc::new(contact),
         }
     }
 }
@@ -230,7 +348,7 @@ pub fn answer_point(
     let (x, y) = crs.to_wgs84(lon, lat);
     Ok(LookupAnswer {
         point: LonLat { lon: x, lat: y },
-        place: locate(snapshot, coord!(x: x, y: y)).into(),
+        place: locate_indices(snapshot, coord!(x: x, y: y)).place(snapshot),
     })
 }
 
@@ -289,7 +407,7 @@ pub fn answer_address(snapshot: &Snapshot, text: &str) -> Result<AddressAnswer, 
     };
     let matched = found.best.as_ref().and_then(to_match);
     let place = matched.as_ref().map_or_else(Place::default, |m| {
-        locate(snapshot, coord!(x: m.point.lon, y: m.point.lat)).into()
+        locate_indices(snapshot, coord!(x: m.point.lon, y: m.point.lat)).place(snapshot)
     });
     Ok(AddressAnswer {
         query: text.to_string(),
@@ -484,8 +602,8 @@ pub fn csv_row(id: String, result: Result<&Answer, &str>) -> Vec<String> {
         }
     };
     let (point, place) = a.located();
-    let code = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.code.clone());
-    let name = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.name.clone());
+    let code = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.code.to_string());
+    let name = |c: &Option<Card>| c.as_ref().map_or(String::new(), |c| c.name.to_string());
     let contact = |k: &str| {
         place
             .party_grid
@@ -513,7 +631,7 @@ pub fn csv_row(id: String, result: Result<&Answer, &str>) -> Vec<String> {
         place
             .commercial_grids
             .iter()
-            .map(|c| c.code.as_str())
+            .map(|c| &*c.code)
             .collect::<Vec<_>>()
             .join(";"),
         code(&place.compound),
@@ -599,6 +717,34 @@ mod tests {
         assert_eq!(l.party_grid.unwrap().code, "g2");
         let codes: Vec<_> = l.overlap.iter().map(|f| f.code.as_str()).collect();
         assert_eq!(codes, ["g2", "g3"]);
+    }
+
+    /// The cell index agrees with testing every candidate on the hand-made cases: every point of
+    /// a 1/8-unit lattice (edges, vertices, overlaps) and beyond.
+    #[test]
+    fn fast_path_agrees_with_the_exact_one() {
+        let s = snapshot();
+        let codes = |l: Located| {
+            let c = |f: Option<&Feature>| f.map(|f| f.code.clone());
+            let v = |v: Vec<&Feature>| v.iter().map(|f| f.code.clone()).collect::<Vec<_>>();
+            (
+                [
+                    c(l.subdistrict),
+                    c(l.community),
+                    c(l.party_grid),
+                    c(l.compound),
+                ],
+                v(l.commercial_grids),
+                l.on_boundary,
+                v(l.overlap),
+            )
+        };
+        for i in -4..=28 {
+            for j in -4..=12 {
+                let p = coord!(x: i as f64 / 8.0, y: j as f64 / 8.0);
+                assert_eq!(codes(locate(&s, p)), codes(locate_exact(&s, p)), "{p:?}");
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,9 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
 use crate::address::{AddressIndex, Matched};
+use crate::lookup::Card;
 use crate::model::{Feature, FeatureKey, Layer};
+use crate::spatial::cells::CellIndex;
 use crate::spatial::locate::PreparedPolygon;
 
 /// An R-tree entry: a feature's bounding box and its index in [`Snapshot::features`].
@@ -35,6 +37,12 @@ pub struct Snapshot {
     /// For each feature with an areal geometry, its polygon prepared for point tests (boxed:
     /// most features are points, and `None` then costs one word).
     prepared: Vec<Option<Box<PreparedPolygon>>>,
+    /// The areal features of the [`LOCATED`] layers by cell, for lookups; each entry's payload is
+    /// `index << 3 | position in LOCATED` (see [`Snapshot::located_at`]).
+    cells: CellIndex,
+    /// The contact card of every feature of the [`LOCATED`] layers (which sort first, so card `i`
+    /// is feature `i`), built once instead of per answer.
+    cards: Vec<Card>,
     /// The `address` layer indexed for matching address text.
     addresses: AddressIndex,
 }
@@ -59,10 +67,16 @@ impl Snapshot {
                     .push(GeomWithData::new(rect, i));
             }
         }
-        let prepared = features
+        let prepared: Vec<Option<Box<PreparedPolygon>>> = features
             .iter()
             .map(|f| areal(&f.geometry).map(|mp| Box::new(PreparedPolygon::new(&mp))))
             .collect();
+        let cells = located_cells(&features, &prepared);
+        let located = features
+            .iter()
+            .take_while(|f| LOCATED.contains(&f.layer))
+            .count();
+        let cards = features[..located].iter().map(Card::from).collect();
         let addresses = AddressIndex::new(&features);
         // Bulk loading builds a better-packed tree than inserting one by one.
         let index = entries
@@ -75,8 +89,27 @@ impl Snapshot {
             by_layer,
             index,
             prepared,
+            cells,
+            cards,
             addresses,
         }
+    }
+
+    /// The cell index over the [`LOCATED`] layers' polygons.
+    pub fn cells(&self) -> &CellIndex {
+        &self.cells
+    }
+
+    /// The contact card of the feature at index `i`, for features of the [`LOCATED`] layers.
+    #[inline]
+    pub fn card_at(&self, i: usize) -> Option<&Card> {
+        self.cards.get(i)
+    }
+
+    /// The prepared polygon of the feature at index `i`, for areal features.
+    #[inline]
+    pub fn prepared_at(&self, i: usize) -> Option<&PreparedPolygon> {
+        self.prepared.get(i).and_then(|p| p.as_deref())
     }
 
     /// Every feature, by layer (in [`Layer::ALL`] order), then by code.
@@ -172,6 +205,42 @@ impl Snapshot {
     pub fn is_empty(&self) -> bool {
         self.features.is_empty()
     }
+}
+
+/// The layers a point lookup answers, in the order of the payload's low three bits in
+/// [`Snapshot::cells`].
+pub const LOCATED: [Layer; 5] = [
+    Layer::Subdistrict,
+    Layer::Community,
+    Layer::PartyGrid,
+    Layer::CommercialGrid,
+    Layer::Compound,
+];
+
+/// About this many cells per polygon edge of the located layers, at most [`MAX_CELLS`]. Finer
+/// cells mean fewer lookups that need an exact edge test but more memory (four bytes a cell; the
+/// cell lists are shared). `cargo run --release --example bench_lookup -- --in-process` prints
+/// the resulting shape, share of entries needing a test, and size.
+const CELLS_PER_EDGE: usize = 16;
+
+/// Caps the index at about 16 MB (four bytes a cell, plus the shared lists) whatever the data.
+const MAX_CELLS: usize = 1 << 22;
+
+fn located_cells(features: &[Feature], prepared: &[Option<Box<PreparedPolygon>>]) -> CellIndex {
+    let mut polygons = Vec::new();
+    let mut edges = 0;
+    for (i, (f, p)) in features.iter().zip(prepared).enumerate() {
+        let (Some(slot), Some(p)) = (LOCATED.iter().position(|&l| l == f.layer), p) else {
+            continue;
+        };
+        let payload = u32::try_from(i << 3 | slot).expect("fewer than 2²⁷ features");
+        edges += p.edges().count();
+        polygons.push((payload, &**p));
+    }
+    CellIndex::new(
+        &polygons,
+        (edges * CELLS_PER_EDGE).clamp(1 << 10, MAX_CELLS),
+    )
 }
 
 /// The polygons of an areal geometry, `None` for points and lines.

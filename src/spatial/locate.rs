@@ -79,6 +79,11 @@ impl PreparedPolygon {
         PreparedPolygon::new(&MultiPolygon(vec![polygon.clone()]))
     }
 
+    /// Every edge of every ring, as (start, end), without zero-length ones.
+    pub fn edges(&self) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
+        self.edges.iter().copied()
+    }
+
     /// The bounding box, `None` for an empty polygon.
     pub fn bbox(&self) -> Option<Rect<f64>> {
         self.bbox
