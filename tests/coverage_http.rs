@@ -49,6 +49,7 @@ async fn app() -> (axum::Router, String, tempfile::TempDir) {
     let snapshot = Snapshot::load(store.as_ref()).await.unwrap();
     let state = AppState {
         tiles: Default::default(),
+        edit: Default::default(),
         store,
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
     };

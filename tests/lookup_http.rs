@@ -90,6 +90,7 @@ async fn app() -> (axum::Router, tempfile::TempDir) {
     .unwrap();
     let state = AppState {
         tiles: Default::default(),
+        edit: Default::default(),
         store,
         snapshot: Arc::new(SnapshotCell::new(Snapshot::new(1, features))),
     };
