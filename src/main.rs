@@ -422,7 +422,10 @@ async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool, edit: &EditArgs) ->
         }),
     };
     if let Some(url) = &cli.database_url {
-        api::sync::spawn_listener(state.clone(), url.clone());
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy(url)?;
+        api::sync::spawn_listener(state.clone(), pool);
     }
     if edit.poll_seconds > 0 {
         api::sync::spawn_poll(

@@ -47,10 +47,10 @@ pub fn spawn_poll(state: AppState, every: Duration) -> tokio::task::JoinHandle<(
 
 /// Listen for other processes' commits on a PostgreSQL database and refresh on each; reconnects
 /// after a lost connection (the poll covers what was missed meanwhile).
-pub fn spawn_listener(state: AppState, url: String) -> tokio::task::JoinHandle<()> {
+pub fn spawn_listener(state: AppState, pool: sqlx::PgPool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match sqlx::postgres::PgListener::connect(&url).await {
+            match sqlx::postgres::PgListener::connect_with(&pool).await {
                 Ok(mut listener) => {
                     if let Err(e) = listener.listen(CHANNEL).await {
                         tracing::warn!(error = %e, "LISTEN failed");
