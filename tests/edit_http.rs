@@ -51,6 +51,7 @@ both_stores!(
     sessions_sign_in_and_out,
     closed_reads_need_a_viewer,
     credential_store_contract,
+    adjust_split_and_merge_keep_the_partition_clean,
 );
 
 const SUBDISTRICT: &str = "410105001";
@@ -437,7 +438,7 @@ async fn refusals_are_json_and_change_nothing(store: Arc<dyn Store>) {
         (
             req(
                 "PUT",
-                &format!("{grid}?neighbors=1"),
+                &format!("{grid}?nieghbours=adjust"),
                 Some(&planner),
                 Some("\"1\""),
                 Some(ok_body.clone()),
@@ -1022,4 +1023,249 @@ async fn an_edit_reaches_another_process_through_notify(pool: sqlx::PgPool) {
     let look = send(&app_b, req("GET", lookup, None, None, None)).await;
     assert!(!look.body.to_string().contains(GRID1), "{}", look.body);
     listener.abort();
+}
+
+/// The coverage report's gap and overlap counts and areas for the community.
+async fn coverage(app: &axum::Router) -> (u64, u64, f64, f64) {
+    let a = send(app, req("GET", "/v1/reports/coverage", None, None, None)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let s = &a.body["summary"];
+    (
+        s["gaps"].as_u64().unwrap(),
+        s["overlaps"].as_u64().unwrap(),
+        s["gap_area_m2"].as_f64().unwrap(),
+        s["overlap_area_m2"].as_f64().unwrap(),
+    )
+}
+
+fn clean(c: (u64, u64, f64, f64)) -> bool {
+    c.0 == 0 && c.1 == 0 && c.2 == 0.0 && c.3 == 0.0
+}
+
+async fn adjust_split_and_merge_keep_the_partition_clean(store: Arc<dyn Store>) {
+    let (app, state, planner, viewer) = setup(store, true).await;
+    assert!(clean(coverage(&app).await));
+    let grid = format!("/v1/features/party_grid/{GRID1}");
+    let adjust = format!("{grid}?neighbours=adjust");
+    let grid2 = |state: &AppState| {
+        state
+            .snapshot
+            .current()
+            .find(Layer::PartyGrid, GRID2)
+            .unwrap()
+            .clone()
+    };
+
+    // Grid 1 grows east to 113.66: grid 2 loses that strip, in the same change set.
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &adjust,
+            Some(&planner),
+            Some("\"1\""),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.66, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let g2 = grid2(&state);
+    assert_eq!(g2.version, 2);
+    assert!(near(
+        geo::BoundingRect::bounding_rect(&g2.geometry)
+            .unwrap()
+            .min()
+            .x,
+        113.66
+    ));
+    assert!(clean(coverage(&app).await), "{:?}", coverage(&app).await);
+    let revs = state.store.revisions(None, 0, 100).await.unwrap();
+    let last = &revs[revs.len() - 2..];
+    assert_eq!(last[0].changeset, last[1].changeset, "one transaction");
+
+    // A boundary drawn 0.3 m east of the shared one snaps back onto it (0.3 m ≈ 3.3e-6°).
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &adjust,
+            Some(&planner),
+            Some("\"2\""),
+            Some(grid_body(
+                GRID1,
+                "g1",
+                rect_json(113.6, 34.7, 113.660_003_3, 34.8),
+            )),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let g1 = state
+        .snapshot
+        .current()
+        .find(Layer::PartyGrid, GRID1)
+        .unwrap()
+        .clone();
+    assert!(near(
+        geo::BoundingRect::bounding_rect(&g1.geometry)
+            .unwrap()
+            .max()
+            .x,
+        113.66
+    ));
+    assert!(clean(coverage(&app).await));
+
+    // Grid 1 gives land up: it goes to grid 2, its only neighbour there; no gap appears.
+    let v = a.headers[header::ETAG].to_str().unwrap().to_string();
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &adjust,
+            Some(&planner),
+            Some(&v),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.64, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(near(
+        geo::BoundingRect::bounding_rect(&grid2(&state).geometry)
+            .unwrap()
+            .min()
+            .x,
+        113.64
+    ));
+    assert!(clean(coverage(&app).await), "{:?}", coverage(&app).await);
+
+    // A stale version of the edited grid refuses the whole adjust.
+    let before = store_state(state.store.as_ref()).await;
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &adjust,
+            Some(&planner),
+            Some("\"1\""),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.65, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::PRECONDITION_FAILED, "{}", a.body);
+    assert_eq!(store_state(state.store.as_ref()).await, before);
+
+    // Split grid 1 along lon 113.62 (drawn northward): the west part is a new grid, 003.
+    let v = send(&app, req("GET", &grid, None, None, None))
+        .await
+        .headers[header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let line = json!({"line": {"type": "LineString", "coordinates": [[113.62, 34.69], [113.62, 34.81]]}, "message": "split"});
+    let a = send(
+        &app,
+        req(
+            "POST",
+            &format!("{grid}/split"),
+            Some(&viewer),
+            Some(&v),
+            Some(line.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = send(&app, req("POST", &format!("{grid}/split"), Some(&planner), Some(&v),
+        Some(json!({"line": {"type": "LineString", "coordinates": [[113.5, 34.69], [113.5, 34.81]]}})))).await;
+    assert_eq!(
+        a.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a line missing the grid: {}",
+        a.body
+    );
+    let a = send(
+        &app,
+        req(
+            "POST",
+            &format!("{grid}/split"),
+            Some(&planner),
+            Some(&v),
+            Some(line),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let new_code = "410105001001003";
+    assert_eq!(
+        a.headers[header::LOCATION],
+        format!("/v1/features/party_grid/{new_code}")
+    );
+    let snap = state.snapshot.current();
+    let b1 =
+        geo::BoundingRect::bounding_rect(&snap.find(Layer::PartyGrid, GRID1).unwrap().geometry)
+            .unwrap();
+    let b3 =
+        geo::BoundingRect::bounding_rect(&snap.find(Layer::PartyGrid, new_code).unwrap().geometry)
+            .unwrap();
+    assert!(
+        (b1.min().x - 113.62).abs() < 1e-9 && (b3.max().x - 113.62).abs() < 1e-9,
+        "{b1:?} {b3:?}"
+    );
+    assert!(clean(coverage(&app).await), "{:?}", coverage(&app).await);
+
+    // Merge them back: one grid, the other deleted, still clean.
+    let a = send(
+        &app,
+        req(
+            "POST",
+            "/v1/features/party_grid/merge",
+            Some(&planner),
+            None,
+            Some(json!({"codes": [GRID1, new_code], "versions": [1, 1]})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::PRECONDITION_FAILED,
+        "stale: {}",
+        a.body
+    );
+    let a = send(
+        &app,
+        req(
+            "POST",
+            "/v1/features/party_grid/merge",
+            Some(&planner),
+            None,
+            Some(json!({"codes": [GRID1], "message": "merge"})),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "POST",
+            "/v1/features/party_grid/merge",
+            Some(&planner),
+            None,
+            Some(json!({"codes": [GRID1, new_code], "message": "merge"})),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let snap = state.snapshot.current();
+    assert!(snap.find(Layer::PartyGrid, new_code).is_none());
+    let merged = &snap.find(Layer::PartyGrid, GRID1).unwrap().geometry;
+    let area = gridmap::coverage::geom::area_m2(&gridmap::coverage::geom::areal(merged).unwrap());
+    let expected = gridmap::coverage::geom::area_m2(
+        &gridmap::coverage::geom::areal(&rect(113.6, 34.7, 113.64, 34.8)).unwrap(),
+    );
+    assert!((area - expected).abs() < 1.0, "{area} vs {expected}");
+    assert!(clean(coverage(&app).await), "{:?}", coverage(&app).await);
+}
+
+/// Equal within 1e-9° (0.1 mm): boolean operations round on their own grid.
+fn near(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
 }

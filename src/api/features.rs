@@ -42,6 +42,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/v1/features/{layer}/{code}/history", get(get_history))
         .route("/v1/features/{layer}/{code}/revert", post(post_revert))
+        .route("/v1/features/party_grid/{code}/split", post(post_split))
+        .route("/v1/features/party_grid/merge", post(post_merge))
         .route(
             "/v1/session",
             post(super::auth::post_session).delete(super::auth::delete_session),
@@ -106,6 +108,8 @@ fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
 #[derive(Debug, Default)]
 struct EditQuery {
     allow_overlap: bool,
+    /// `?neighbours=adjust`: move shared boundaries with the edit.
+    adjust: bool,
     message: Option<String>,
 }
 
@@ -122,10 +126,19 @@ fn edit_query(raw: Option<String>) -> Result<EditQuery, ApiError> {
                 })?
             }
             "message" => q.message = Some(v),
+            "neighbours" | "neighbors" if v == "adjust" => q.adjust = true,
+            "neighbours" | "neighbors" => {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("{k}: the only value is adjust, found {v:?}"),
+                ));
+            }
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
-                    format!("unknown query parameter {other:?} (expected allow_overlap, message)"),
+                    format!(
+                        "unknown query parameter {other:?} (expected allow_overlap, neighbours, message)"
+                    ),
                 ));
             }
         }
@@ -402,13 +415,31 @@ pub async fn put_feature(
     let version = if_match(&headers)?;
     let body = body.map_err(ApiError::from_body_rejection)?;
     let input = parse_input(layer, Some(&key.code), &body)?;
-    validate(&state, &[&input.draft], &[], q.allow_overlap)?;
     let msg = message(
         input.message.as_deref(),
         &q,
         &headers,
         format!("update {key}"),
     );
+    if q.adjust {
+        if layer != Layer::PartyGrid {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                "neighbours=adjust applies to party grids only",
+            ));
+        }
+        let snapshot = state.snapshot.current();
+        let old = current(&state, &key)?;
+        // Validate the grid as drawn first (geometry, code, parent), overlaps aside: the adjust
+        // removes them.
+        validate(&state, &[&input.draft], &[], true)?;
+        let drafts = edit::topology::adjust(&snapshot, &old, input.draft, state.edit.tolerance_m)
+            .map_err(refusal)?;
+        let changes = versioned(&snapshot, drafts, Some(version));
+        commit(&state, &who, msg, changes).await?;
+        return Ok(with_etag(StatusCode::OK, &current(&state, &key)?));
+    }
+    validate(&state, &[&input.draft], &[], q.allow_overlap)?;
     commit(
         &state,
         &who,
@@ -609,4 +640,205 @@ pub async fn post_revert(
         Some(f) => Ok(with_etag(StatusCode::OK, f)),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
+}
+
+fn refusal(reasons: Vec<String>) -> ApiError {
+    ApiError::Unprocessable {
+        message: format!(
+            "the edit breaks {} rule(s); nothing was written",
+            reasons.len()
+        ),
+        reasons,
+    }
+}
+
+/// Upserts of `drafts`, each expecting the version the snapshot holds (0 for a new feature); the
+/// first expects `first` when given (the caller's If-Match). The store checks them all in the
+/// one transaction, so a sibling changed meanwhile makes the whole edit a 412.
+fn versioned(
+    snapshot: &crate::snapshot::Snapshot,
+    drafts: Vec<FeatureDraft>,
+    first: Option<i64>,
+) -> Vec<Change> {
+    drafts
+        .into_iter()
+        .enumerate()
+        .map(|(i, draft)| {
+            let held = snapshot.get(&draft.key()).map_or(0, |f| f.version);
+            Change::Upsert {
+                expected_version: Some(if i == 0 { first.unwrap_or(held) } else { held }),
+                draft,
+            }
+        })
+        .collect()
+}
+
+/// Body of `split`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct SplitBody {
+    /// A GeoJSON LineString crossing the grid once.
+    #[schema(value_type = Object)]
+    pub line: Value,
+    pub message: Option<String>,
+}
+
+/// Split a party grid along a line into two grids in one transaction. The grid keeps its code
+/// and the part to the right of the line (seen along it); the part to the left becomes a new
+/// grid with the next free code of the community (DB11/T 2157 sequence). Needs a planner and
+/// `If-Match`.
+#[utoipa::path(post, path = "/v1/features/party_grid/{code}/split", tag = "editing",
+    params(("code" = String, Path, description = "The party grid's code"),
+           ("If-Match" = String, Header, description = "the grid's ETag")),
+    request_body = SplitBody,
+    responses((status = 201, description = "the two grids as a FeatureCollection; Location names the new one", content_type = "application/geo+json"),
+              (status = 400, description = "bad body", body = ErrorResponse),
+              (status = 401, description = "no credentials", body = ErrorResponse),
+              (status = 403, description = "not a planner", body = ErrorResponse),
+              (status = 404, description = "no such grid", body = ErrorResponse),
+              (status = 412, description = "stale version", body = ErrorResponse),
+              (status = 422, description = "the line does not cut the grid in two", body = ErrorResponse),
+              (status = 428, description = "If-Match missing", body = ErrorResponse)))]
+pub async fn post_split(
+    State(state): State<AppState>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<SplitBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let who = require(&state, &headers, Role::Planner).await?;
+    let Path(code) = path?;
+    let key = FeatureKey {
+        layer: Layer::PartyGrid,
+        code,
+    };
+    let grid = current(&state, &key)?;
+    let version = if_match(&headers)?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("expected {{\"line\": LineString}}: {e}"),
+        )
+    })?;
+    let line = geojson::Geometry::from_json_value(body.line)
+        .ok()
+        .and_then(|g| geo::LineString::<f64>::try_from(g.value).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_body", "line: expected a GeoJSON LineString")
+        })?;
+    let snapshot = state.snapshot.current();
+    let parent = grid.parent.clone().unwrap_or_default();
+    let new_code = edit::next_code(&snapshot, Layer::PartyGrid, &parent, &[]).ok_or_else(|| {
+        refusal(vec![format!(
+            "{key}: community {parent} has no free grid code"
+        )])
+    })?;
+    let (first, second) = edit::topology::split(&grid, &line, new_code).map_err(refusal)?;
+    validate(&state, &[&first, &second], &[&key.code], false)?;
+    let new_key = second.key();
+    let msg = message(
+        body.message.as_deref(),
+        &EditQuery::default(),
+        &headers,
+        format!("split {key} into {} and {}", key.code, new_key.code),
+    );
+    commit(
+        &state,
+        &who,
+        msg,
+        versioned(&snapshot, vec![first, second], Some(version)),
+    )
+    .await?;
+    let snapshot = state.snapshot.current();
+    let features: Vec<Value> = [&key, &new_key]
+        .iter()
+        .filter_map(|k| snapshot.get(k))
+        .map(feature_json)
+        .collect();
+    let mut r = (
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+        .into_response();
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/features/party_grid/{}", new_key.code)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+/// Body of `merge`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct MergeBody {
+    /// Party grid codes of one community; the first keeps its code, name and properties.
+    pub codes: Vec<String>,
+    /// The version of each grid, in the same order (their ETags); without it, the versions the
+    /// service holds now.
+    pub versions: Option<Vec<i64>>,
+    pub message: Option<String>,
+}
+
+/// Merge party grids of one community into the first, deleting the others, in one transaction.
+#[utoipa::path(post, path = "/v1/features/party_grid/merge", tag = "editing",
+    request_body = MergeBody,
+    responses((status = 200, description = "the merged grid", content_type = "application/geo+json"),
+              (status = 400, description = "bad body", body = ErrorResponse),
+              (status = 401, description = "no credentials", body = ErrorResponse),
+              (status = 403, description = "not a planner", body = ErrorResponse),
+              (status = 404, description = "no such grid", body = ErrorResponse),
+              (status = 412, description = "a version is stale", body = ErrorResponse),
+              (status = 422, description = "grids of different communities, or fewer than two", body = ErrorResponse)))]
+pub async fn post_merge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<MergeBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let who = require(&state, &headers, Role::Planner).await?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request("invalid_body", format!("expected {{\"codes\": [..]}}: {e}"))
+    })?;
+    if body
+        .versions
+        .as_ref()
+        .is_some_and(|v| v.len() != body.codes.len())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "versions: give one per code, in the same order",
+        ));
+    }
+    let snapshot = state.snapshot.current();
+    let mut grids = Vec::new();
+    for code in &body.codes {
+        let key = FeatureKey {
+            layer: Layer::PartyGrid,
+            code: code.clone(),
+        };
+        grids.push(
+            snapshot
+                .get(&key)
+                .ok_or_else(|| ApiError::NotFound(format!("{key}: no such feature")))?,
+        );
+    }
+    let merged = edit::topology::merge(&grids).map_err(refusal)?;
+    let others: Vec<&str> = body.codes.iter().skip(1).map(String::as_str).collect();
+    validate(&state, &[&merged], &others, false)?;
+    let version = |i: usize| body.versions.as_ref().map_or(grids[i].version, |v| v[i]);
+    let key = merged.key();
+    let mut changes = vec![Change::Upsert {
+        draft: merged,
+        expected_version: Some(version(0)),
+    }];
+    for (i, g) in grids.iter().enumerate().skip(1) {
+        changes.push(Change::Delete {
+            key: g.key(),
+            expected_version: Some(version(i)),
+        });
+    }
+    let msg = message(
+        body.message.as_deref(),
+        &EditQuery::default(),
+        &headers,
+        format!("merge {} into {}", others.join(", "), key.code),
+    );
+    commit(&state, &who, msg, changes).await?;
+    Ok(with_etag(StatusCode::OK, &current(&state, &key)?))
 }

@@ -14,6 +14,8 @@
 //!
 //! [`area_change`] measures what an edit gained and lost, in geodesic m².
 
+pub mod topology;
+
 use geo::{BooleanOps, Geometry, MultiPolygon};
 
 use crate::coverage::geom::{area_m2, areal, width_m};
