@@ -842,3 +842,45 @@ pub async fn post_merge(
     commit(&state, &who, msg, changes).await?;
     Ok(with_etag(StatusCode::OK, &current(&state, &key)?))
 }
+
+/// The OpenAPI description of the editing endpoints, merged into `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        get_feature,
+        post_feature,
+        put_feature,
+        delete_feature,
+        get_history,
+        post_revert,
+        post_split,
+        post_merge,
+        super::auth::post_session,
+        super::auth::delete_session
+    ),
+    components(schemas(HistoryEntry, RevertTo, SplitBody, MergeBody, super::auth::SignIn)),
+    modifiers(&BearerAuth)
+)]
+pub struct EditingDoc;
+
+/// Declares the bearer-token and session-cookie security schemes.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                super::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
