@@ -152,7 +152,7 @@ fn snapping_moves_near_vertices_onto_the_neighbour() {
     let neighbour = areal(&rect(0.005, 0.0, 0.01, 0.01)).unwrap();
     // 0.3 m east of the shared edge at the equator (1° ≈ 111.3 km).
     let drawn = areal(&rect(0.0, 0.0, 0.005 + 0.3 / 111_320.0, 0.01)).unwrap();
-    let snapped = topology::snap(&drawn, &[neighbour.clone()], 0.5);
+    let snapped = topology::snap(&drawn, std::slice::from_ref(&neighbour), 0.5);
     assert_eq!(snapped, areal(&rect(0.0, 0.0, 0.005, 0.01)).unwrap());
     // 2 m away stays where it was.
     let far = areal(&rect(0.0, 0.0, 0.005 + 2.0 / 111_320.0, 0.01)).unwrap();
