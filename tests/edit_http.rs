@@ -1269,3 +1269,29 @@ async fn adjust_split_and_merge_keep_the_partition_clean(store: Arc<dyn Store>) 
 fn near(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
 }
+
+#[tokio::test]
+async fn openapi_describes_every_editing_endpoint() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = gridmap::store::gpkg::GpkgStore::open(&dir.path().join("g.gpkg"))
+        .await
+        .unwrap();
+    let (app, _, _, _) = setup(Arc::new(store), true).await;
+    let a = send(&app, req("GET", "/openapi.json", None, None, None)).await;
+    let paths = &a.body["paths"];
+    for (path, methods) in [
+        ("/v1/features/{layer}", &["post"][..]),
+        ("/v1/features/{layer}/{code}", &["get", "put", "delete"][..]),
+        ("/v1/features/{layer}/{code}/history", &["get"][..]),
+        ("/v1/features/{layer}/{code}/revert", &["post"][..]),
+        ("/v1/features/party_grid/{code}/split", &["post"][..]),
+        ("/v1/features/party_grid/merge", &["post"][..]),
+        ("/v1/session", &["post", "delete"][..]),
+        ("/v1/lookup", &["get"][..]),
+    ] {
+        for m in methods {
+            assert!(paths[path][m].is_object(), "{m} {path} is not documented");
+        }
+    }
+    assert!(a.body["components"]["securitySchemes"]["bearer"].is_object());
+}
