@@ -220,6 +220,9 @@ async fn refusals_are_json_and_change_nothing(store: Arc<dyn Store>) {
     let bow_tie = json!({"type": "Polygon", "coordinates": [[[113.6, 34.7], [113.65, 34.8], [113.65, 34.7], [113.6, 34.8], [113.6, 34.7]]]});
     let new_grid = |code: &str, g: Value| grid_body(code, "new", g);
     let revert = json!({"revision": 1});
+    let split =
+        json!({"line": {"type": "LineString", "coordinates": [[113.62, 34.69], [113.62, 34.81]]}});
+    let merge = json!({"codes": [GRID1, GRID2]});
     // (request, expected status, expected error code)
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         // No credentials: 401 on every edit endpoint.
@@ -311,6 +314,128 @@ async fn refusals_are_json_and_change_nothing(store: Arc<dyn Store>) {
             ),
             StatusCode::FORBIDDEN,
             "forbidden",
+        ),
+        // Split and merge: 401, 403, 428, 412 and 422 too.
+        (
+            req(
+                "POST",
+                &format!("{grid}/split"),
+                None,
+                Some("\"1\""),
+                Some(split.clone()),
+            ),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        ),
+        (
+            req(
+                "POST",
+                &format!("{grid}/split"),
+                Some(&viewer),
+                Some("\"1\""),
+                Some(split.clone()),
+            ),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            req(
+                "POST",
+                &format!("{grid}/split"),
+                Some(&planner),
+                None,
+                Some(split.clone()),
+            ),
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+        ),
+        (
+            req(
+                "POST",
+                &format!("{grid}/split"),
+                Some(&planner),
+                Some("\"4\""),
+                Some(split.clone()),
+            ),
+            StatusCode::PRECONDITION_FAILED,
+            "version_conflict",
+        ),
+        (
+            req(
+                "POST",
+                &format!("{grid}/split"),
+                Some(&planner),
+                Some("\"1\""),
+                Some(json!({"line": {"type": "Point", "coordinates": [1, 2]}})),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+        ),
+        (
+            req(
+                "POST",
+                "/v1/features/party_grid/410105001001099/split",
+                Some(&planner),
+                Some("\"1\""),
+                Some(split.clone()),
+            ),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            req(
+                "POST",
+                "/v1/features/party_grid/merge",
+                None,
+                None,
+                Some(merge.clone()),
+            ),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        ),
+        (
+            req(
+                "POST",
+                "/v1/features/party_grid/merge",
+                Some(&viewer),
+                None,
+                Some(merge.clone()),
+            ),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        ),
+        (
+            req(
+                "POST",
+                "/v1/features/party_grid/merge",
+                Some(&planner),
+                None,
+                Some(json!({"codes": [GRID1, GRID2], "versions": [1, 9]})),
+            ),
+            StatusCode::PRECONDITION_FAILED,
+            "version_conflict",
+        ),
+        (
+            req(
+                "POST",
+                "/v1/features/party_grid/merge",
+                Some(&planner),
+                None,
+                Some(json!({"codes": [GRID1, "410105001001099"]})),
+            ),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            req(
+                "POST",
+                "/v1/features/party_grid/merge",
+                Some(&planner),
+                None,
+                Some(json!({"codes": [GRID1]})),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_edit",
         ),
         // Missing and stale versions.
         (
