@@ -6,8 +6,10 @@
 
 pub mod address;
 pub mod api;
+pub mod auth;
 pub mod coverage;
 pub mod demo;
+pub mod edit;
 pub mod grids;
 pub mod io;
 pub mod lookup;

@@ -53,6 +53,19 @@ enum Command {
         /// Memory for encoded vector tiles, in MiB; 0 renders every request afresh.
         #[arg(long, env = "GRIDMAP_TILE_CACHE_MB", default_value_t = 256)]
         tile_cache_mb: u64,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// Bearer tokens: create (the token is the last line printed; only its SHA-256 is kept),
+    /// list, revoke.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Planner accounts for the browser editor.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Import a GeoJSON FeatureCollection, an ESRI Shapefile or an address CSV (all or nothing).
     Import {
@@ -123,6 +136,49 @@ enum Command {
     },
 }
 
+/// Editing and access settings of `serve`.
+#[derive(Debug, clap::Args)]
+struct EditArgs {
+    /// Reads (map, tiles, lookups, reports) need no credentials; `false` makes them need a
+    /// viewer token or session.
+    #[arg(long, env = "GRIDMAP_OPEN_READS", default_value_t = true, action = clap::ArgAction::Set)]
+    open_reads: bool,
+    /// Metres a grid may reach outside its community or over a sibling grid.
+    #[arg(long, env = "GRIDMAP_EDIT_TOLERANCE", default_value_t = 0.5)]
+    edit_tolerance: f64,
+    /// Seconds between checks of the store's data version (reload when another process
+    /// committed); 0 turns the poll off.
+    #[arg(long, env = "GRIDMAP_POLL_SECONDS", default_value_t = 5)]
+    poll_seconds: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token; prints it as the last line (shown once).
+    Create {
+        #[arg(long, env = "GRIDMAP_TOKEN_ROLE")]
+        role: gridmap::auth::Role,
+        /// A unique name; written as the author of the token's edits.
+        #[arg(long, env = "GRIDMAP_TOKEN_NAME")]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id or name.
+    Revoke { id_or_name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from GRIDMAP_PASSWORD or the first line of stdin.
+    Create {
+        #[arg(long, env = "GRIDMAP_USER_NAME")]
+        name: String,
+        #[arg(long, env = "GRIDMAP_USER_ROLE", default_value = "planner")]
+        role: gridmap::auth::Role,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 enum ReportCommand {
     /// The coverage-gap report: gaps, overlaps and grids reaching outside, per community; what
@@ -188,7 +244,10 @@ async fn main() -> Result<()> {
             listen,
             no_demo,
             tile_cache_mb,
-        } => serve(&cli, *listen, *no_demo, *tile_cache_mb).await,
+            edit,
+        } => serve(&cli, *listen, *no_demo, *tile_cache_mb, edit).await,
+        Command::Token { command } => token(&cli, command).await,
+        Command::User { command } => user(&cli, command).await,
         Command::Import {
             file,
             layer,
@@ -345,7 +404,13 @@ fn lookup(
 }
 
 /// Open the store, load the demo into an empty one, build the snapshot and serve until a signal.
-async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool, tile_cache_mb: u64) -> Result<()> {
+async fn serve(
+    cli: &Cli,
+    listen: SocketAddr,
+    no_demo: bool,
+    tile_cache_mb: u64,
+    edit: &EditArgs,
+) -> Result<()> {
     let store = store::open(&cli.store_config()).await?;
     if !no_demo && store.data_version().await? == 0 {
         load_demo(store.as_ref()).await?;
@@ -361,7 +426,24 @@ async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool, tile_cache_mb: u64)
         tiles: Arc::new(TileCache::new(tile_cache_mb << 20)),
         store,
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
+        edit: Arc::new(api::EditState {
+            open_reads: edit.open_reads,
+            tolerance_m: edit.edit_tolerance,
+            ..Default::default()
+        }),
     };
+    if let Some(url) = &cli.database_url {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy(url)?;
+        api::sync::spawn_listener(state.clone(), pool);
+    }
+    if edit.poll_seconds > 0 {
+        api::sync::spawn_poll(
+            state.clone(),
+            std::time::Duration::from_secs(edit.poll_seconds),
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -372,6 +454,68 @@ async fn serve(cli: &Cli, listen: SocketAddr, no_demo: bool, tile_cache_mb: u64)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     info!("stopped");
+    Ok(())
+}
+
+/// `gridmap token …`.
+async fn token(cli: &Cli, command: &TokenCommand) -> Result<()> {
+    let store = store::open(&cli.store_config()).await?;
+    let auth = store.auth().context("this store keeps no tokens")?;
+    match command {
+        TokenCommand::Create { role, name } => {
+            let secret = gridmap::auth::new_secret();
+            let id = auth
+                .create_token(name, *role, &gridmap::auth::secret_digest(&secret))
+                .await?;
+            println!("created token {id} {name:?} ({role}); it is shown only once:");
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            for t in auth.tokens().await? {
+                let state = t.revoked_at.map_or("active".to_string(), |r| {
+                    format!("revoked {}", r.to_rfc3339())
+                });
+                println!(
+                    "{}\t{}\t{}\t{}\t{state}",
+                    t.id,
+                    t.name,
+                    t.role,
+                    t.created_at.to_rfc3339()
+                );
+            }
+        }
+        TokenCommand::Revoke { id_or_name } => {
+            if !auth.revoke_token(id_or_name).await? {
+                anyhow::bail!("no active token with id or name {id_or_name:?}");
+            }
+            println!("revoked {id_or_name}");
+        }
+    }
+    Ok(())
+}
+
+/// `gridmap user …`.
+async fn user(cli: &Cli, command: &UserCommand) -> Result<()> {
+    let UserCommand::Create { name, role } = command;
+    let password = match std::env::var("GRIDMAP_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    if password.chars().count() < gridmap::auth::MIN_PASSWORD_CHARS {
+        anyhow::bail!(
+            "the password must have at least {} characters",
+            gridmap::auth::MIN_PASSWORD_CHARS
+        );
+    }
+    let hash = gridmap::auth::hash_password(&password).map_err(anyhow::Error::msg)?;
+    let store = store::open(&cli.store_config()).await?;
+    let auth = store.auth().context("this store keeps no accounts")?;
+    let id = auth.create_user(name, *role, &hash).await?;
+    println!("created user {id} {name:?} ({role})");
     Ok(())
 }
 

@@ -139,7 +139,7 @@ fn address_to_search(snap: &Snapshot, not_in: &str) -> String {
             gridmap::lookup::answer_address(snap, name)
                 .ok()
                 .and_then(|a| a.place.party_grid)
-                .is_some_and(|g| g.code != not_in)
+                .is_some_and(|g| &*g.code != not_in)
         })
         .expect("a demo address in another grid")
         .to_string()

@@ -1,13 +1,11 @@
 //! `GET /v1/reports/coverage` through the router (no socket): the demo's faults in every format
 //! with its Content-Type, `as_of` replaying the revisions, and a JSON 4xx for every bad request.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use gridmap::api::{self, AppState};
 use gridmap::model::{Change, ChangeSet, FeatureKey, Layer};
-use gridmap::snapshot::{Snapshot, SnapshotCell};
+use gridmap::snapshot::Snapshot;
 use gridmap::store::{self, StoreConfig};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -47,11 +45,7 @@ async fn app() -> (axum::Router, String, tempfile::TempDir) {
     };
     store.commit(cs(vec![delete], "delete")).await.unwrap();
     let snapshot = Snapshot::load(store.as_ref()).await.unwrap();
-    let state = AppState {
-        tiles: Default::default(),
-        store,
-        snapshot: Arc::new(SnapshotCell::new(snapshot)),
-    };
+    let state = AppState::new(store, snapshot);
     (api::app(state), between, dir)
 }
 

@@ -1,13 +1,11 @@
 //! The lookup API over HTTP (through the router, without a socket): answers, coordinate systems,
 //! batches in JSON and CSV, and a JSON 4xx for every kind of bad request.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use gridmap::api::{self, AppState};
 use gridmap::model::{Feature, Layer};
-use gridmap::snapshot::{Snapshot, SnapshotCell};
+use gridmap::snapshot::Snapshot;
 use gridmap::spatial::crs::Crs;
 use gridmap::store::{self, StoreConfig};
 use http_body_util::BodyExt;
@@ -88,11 +86,7 @@ async fn app() -> (axum::Router, tempfile::TempDir) {
     })
     .await
     .unwrap();
-    let state = AppState {
-        tiles: Default::default(),
-        store,
-        snapshot: Arc::new(SnapshotCell::new(Snapshot::new(1, features))),
-    };
+    let state = AppState::new(store, Snapshot::new(1, features));
     (api::app(state), dir)
 }
 

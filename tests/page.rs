@@ -1,13 +1,11 @@
 //! The map page's HTTP side, in process: `/` and its versioned assets with their cache headers,
 //! and the grid summary the side panel shows, including every bad request as a JSON 4xx.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use gridmap::api::{self, AppState};
 use gridmap::model::{Feature, Layer};
-use gridmap::snapshot::{Snapshot, SnapshotCell};
+use gridmap::snapshot::Snapshot;
 use gridmap::store::{self, StoreConfig};
 use gridmap::web;
 use http_body_util::BodyExt;
@@ -29,11 +27,7 @@ async fn app() -> (axum::Router, tempfile::TempDir) {
     })
     .await
     .unwrap();
-    let state = AppState {
-        tiles: Default::default(),
-        store,
-        snapshot: Arc::new(SnapshotCell::new(demo_snapshot())),
-    };
+    let state = AppState::new(store, demo_snapshot());
     (api::app(state), dir)
 }
 

@@ -216,6 +216,7 @@ async fn app_with_cell() -> (axum::Router, Arc<SnapshotCell>, tempfile::TempDir)
     let cell = Arc::new(SnapshotCell::new(demo_snapshot()));
     let state = AppState {
         tiles: Default::default(),
+        edit: Default::default(),
         store,
         snapshot: cell.clone(),
     };

@@ -27,6 +27,25 @@ pub enum ApiError {
     /// 415
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 401: no credentials, or unknown/revoked/expired ones; answered with
+    /// `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the caller's role is too low.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 409: the request clashes with existing data (a taken code or name).
+    #[error("{0}")]
+    Conflict(String),
+    /// 428: a write without `If-Match`.
+    #[error("{0}")]
+    PreconditionRequired(String),
+    /// 422: the edit is well-formed but breaks a rule; `details.reasons` lists every fault.
+    #[error("{message}")]
+    Unprocessable {
+        message: String,
+        reasons: Vec<String>,
+    },
     /// 500 for a failure of ours that is not the store's; the message is logged, not shown.
     #[error("{0}")]
     Internal(String),
@@ -94,6 +113,29 @@ impl ApiError {
                     Value::Null,
                 )
             }
+            ApiError::Unauthorized(m) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                m.clone(),
+                Value::Null,
+            ),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone(), Value::Null),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone(), Value::Null),
+            ApiError::Store(StoreError::Conflict(m)) => {
+                (StatusCode::CONFLICT, "conflict", m.clone(), Value::Null)
+            }
+            ApiError::PreconditionRequired(m) => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition_required",
+                m.clone(),
+                Value::Null,
+            ),
+            ApiError::Unprocessable { message, reasons } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_edit",
+                message.clone(),
+                serde_json::json!({ "reasons": reasons }),
+            ),
             ApiError::BadRequest { code, message } => {
                 (StatusCode::BAD_REQUEST, code, message.clone(), Value::Null)
             }
@@ -143,7 +185,14 @@ pub struct ErrorResponse {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.parts().0;
-        (status, Json(ErrorResponse { error: self.body() })).into_response()
+        let mut response = (status, Json(ErrorResponse { error: self.body() })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"gridmap\""),
+            );
+        }
+        response
     }
 }
 

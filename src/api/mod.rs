@@ -3,7 +3,9 @@
 //! Handlers turn a request into a typed query, call a pure function over the current snapshot and
 //! turn the answer into a response. Every failure becomes an [`error::ApiError`].
 
+pub mod auth;
 pub mod error;
+pub mod features;
 pub mod grids;
 pub mod health;
 pub mod lookup;
@@ -11,6 +13,7 @@ pub mod ogc;
 pub mod openapi;
 pub mod page;
 pub mod reports;
+pub mod sync;
 pub mod tiles;
 
 use std::sync::Arc;
@@ -20,7 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
-use crate::snapshot::SnapshotCell;
+use crate::snapshot::{Snapshot, SnapshotCell};
 use crate::store::Store;
 use crate::tiles::cache::TileCache;
 
@@ -34,6 +37,41 @@ pub struct AppState {
     pub snapshot: Arc<SnapshotCell>,
     /// Encoded tiles by data version; see [`crate::tiles::cache`].
     pub tiles: Arc<TileCache>,
+    /// Editing and access settings; see [`EditState`].
+    pub edit: Arc<EditState>,
+}
+
+impl AppState {
+    /// The state over `store` and its `snapshot`, with the default tile cache and edit settings.
+    pub fn new(store: Arc<dyn Store>, snapshot: Snapshot) -> AppState {
+        AppState {
+            store,
+            snapshot: Arc::new(SnapshotCell::new(snapshot)),
+            tiles: Default::default(),
+            edit: Default::default(),
+        }
+    }
+}
+
+/// Settings of editing and access, and the lock that serialises snapshot refreshes.
+#[derive(Debug)]
+pub struct EditState {
+    /// Reads (map, tiles, lookups, reports) need no credentials; when false they need a viewer.
+    pub open_reads: bool,
+    /// Tolerance in metres for "inside the community" and "no overlap with siblings".
+    pub tolerance_m: f64,
+    /// Held while the snapshot is reloaded, so refreshes run one at a time.
+    pub refresh: tokio::sync::Mutex<()>,
+}
+
+impl Default for EditState {
+    fn default() -> Self {
+        EditState {
+            open_reads: true,
+            tolerance_m: 0.5,
+            refresh: tokio::sync::Mutex::new(()),
+        }
+    }
 }
 
 /// The whole service as a router, so tests call it without a socket.
@@ -65,8 +103,13 @@ pub fn app(state: AppState) -> Router {
             get(ogc::get_item),
         )
         .route("/style.json", get(tiles::get_style))
+        .merge(features::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::read_guard,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -55,5 +55,7 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
 pub struct ApiDoc;
 
 pub async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::features::EditingDoc::openapi());
+    Json(doc)
 }

@@ -166,6 +166,10 @@ pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f
         }
     };
     let mut queue = std::collections::BinaryHeap::new();
+    // At most about 10,000 starting cells: a hair-thin sliver (micrometres wide, kilometres
+    // long, as boolean operations on neighbours can leave) would otherwise start with billions
+    // of cells and exhaust memory. Larger cells are split by the search as needed.
+    let cell_size = cell_size.max(bbox.width().max(bbox.height()) / 10_000.0);
     let h = cell_size / 2.0;
     let mut x = bbox.min().x;
     while x < bbox.max().x {

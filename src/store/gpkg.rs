@@ -38,7 +38,7 @@ const ROWS_PER_INSERT: usize = 500;
 
 /// A GeoPackage file opened through a small SQLite connection pool.
 pub struct GpkgStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl GpkgStore {
@@ -116,6 +116,10 @@ impl Store for GpkgStore {
             old_version, old_name, old_parent, old_properties, old_geom, \
             new_version, new_name, new_parent, new_properties, new_geom";
         Queries::<Sqlite>::revisions(&self.pool, COLUMNS, key, after, limit, GpkgTx::FORMAT).await
+    }
+
+    fn auth(&self) -> Option<&dyn super::AuthStore> {
+        Some(self)
     }
 }
 

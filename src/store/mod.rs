@@ -8,6 +8,7 @@
 //! [`ChangeSet`] in one transaction: a refused or interrupted change set leaves nothing behind.
 //! Everything above this trait is one code path for both stores.
 
+pub mod auth;
 pub mod gpkg;
 mod plan;
 pub mod postgis;
@@ -18,6 +19,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+
+pub use auth::{AuthStore, TokenInfo, UserRecord};
 
 use crate::model::{ChangeSet, CommitSummary, Feature, FeatureKey, Revision};
 
@@ -38,6 +41,9 @@ pub enum StoreError {
     /// The same (layer, code) appears twice in one change set.
     #[error("{0}: appears more than once in one change set")]
     DuplicateInChangeSet(FeatureKey),
+    /// A unique name (token, user) is taken already.
+    #[error("{0}")]
+    Conflict(String),
     /// A stored row could not be decoded (a corrupt or foreign-written file).
     #[error("stored {what} is unreadable: {detail}")]
     Corrupt { what: String, detail: String },
@@ -74,6 +80,12 @@ pub trait Store: Send + Sync {
         after: i64,
         limit: i64,
     ) -> Result<Vec<Revision>, StoreError>;
+
+    /// Where this store keeps tokens, users and sessions; `None` for a store without them (test
+    /// doubles), which then refuses every credential.
+    fn auth(&self) -> Option<&dyn AuthStore> {
+        None
+    }
 }
 
 /// Where to find the store, from the command line.

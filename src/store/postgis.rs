@@ -32,7 +32,7 @@ const SELECT_FEATURES: &str = "SELECT layer, code, name, parent, properties::tex
 
 /// A PostgreSQL database with PostGIS, through a connection pool.
 pub struct PostgisStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PostgisStore {
@@ -78,7 +78,23 @@ impl Store for PostgisStore {
             .bind(COMMIT_LOCK)
             .execute(&mut *tx)
             .await?;
-        plan::commit(PgTx(tx), changes).await
+        let summary = plan::commit(PgTx(tx), changes).await?;
+        if summary.created + summary.updated + summary.deleted > 0 {
+            // Tell other service processes (`serve` LISTENs on this channel) to reload. After the
+            // commit, so a listener that reloads at once sees it; a lost notification is caught
+            // by their periodic data-version poll.
+            // The change is committed: a failed NOTIFY is logged, not reported as a failed commit.
+            if let Err(e) = sqlx::query(
+                "SELECT pg_notify('gridmap_changes', \
+                 (SELECT COALESCE(MAX(id), 0) FROM gridmap_revisions)::text)",
+            )
+            .execute(&self.pool)
+            .await
+            {
+                tracing::warn!(error = %e, "NOTIFY gridmap_changes failed");
+            }
+        }
+        Ok(summary)
     }
 
     async fn revisions(
@@ -93,6 +109,10 @@ impl Store for PostgisStore {
             new_version, new_name, new_parent, new_properties::text AS new_properties, \
             ST_AsBinary(new_geom) AS new_geom";
         Queries::<Postgres>::revisions(&self.pool, COLUMNS, key, after, limit, PgTx::FORMAT).await
+    }
+
+    fn auth(&self) -> Option<&dyn super::AuthStore> {
+        Some(self)
     }
 }
 

@@ -1,0 +1,188 @@
+//! Credentials at the HTTP edge: `Authorization: Bearer <token>` or the `gridmap_session`
+//! cookie; `POST /v1/session` (sign in) and `DELETE /v1/session` (sign out); the read guard used
+//! when reads are not open.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{ApiError, ErrorResponse};
+use crate::auth::{self, Principal, Role};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "gridmap_session";
+
+/// How long a browser session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// The caller named by the request's credentials, `None` when it carries none. Unknown, revoked
+/// or expired credentials are a 401, not an anonymous caller.
+pub async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer ").map(str::trim))
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "the Authorization header must be `Bearer <token>`".into(),
+                    )
+                })
+        })
+        .transpose()?;
+    let session = session_cookie(headers);
+    if bearer.is_none() && session.is_none() {
+        return Ok(None);
+    }
+    let Some(store) = state.store.auth() else {
+        return Err(ApiError::Unauthorized(
+            "this store keeps no credentials".into(),
+        ));
+    };
+    if let Some(token) = bearer {
+        return match store.token_principal(&auth::secret_digest(&token)).await? {
+            Some(p) => Ok(Some(p)),
+            None => Err(ApiError::Unauthorized(
+                "the bearer token is unknown or revoked".into(),
+            )),
+        };
+    }
+    let session = session.unwrap_or_default();
+    match store
+        .session_principal(&auth::secret_digest(&session), chrono::Utc::now())
+        .await?
+    {
+        Some(p) => Ok(Some(p)),
+        None => Err(ApiError::Unauthorized(
+            "the session is unknown or has expired; sign in again".into(),
+        )),
+    }
+}
+
+/// The caller, who must hold at least `role`: 401 without credentials, 403 with too few rights.
+pub async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    role: Role,
+) -> Result<Principal, ApiError> {
+    match caller(state, headers).await? {
+        None => Err(ApiError::Unauthorized(format!(
+            "this needs credentials of a {role}: send `Authorization: Bearer <token>` or sign in"
+        ))),
+        Some(p) if p.role < role => Err(ApiError::Forbidden(format!(
+            "{} is a {}; this needs a {role}",
+            p.name, p.role
+        ))),
+        Some(p) => Ok(p),
+    }
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Middleware: when reads are not open, every request that is not an edit endpoint (which checks
+/// for itself), the health check or signing in needs a viewer.
+pub async fn read_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if state.edit.open_reads {
+        return next.run(request).await;
+    }
+    let path = request.uri().path();
+    let exempt = path == "/healthz"
+        || path == "/v1/session"
+        || (path.starts_with("/v1/features/") && request.method() != Method::GET);
+    if !exempt && let Err(e) = require(&state, request.headers(), Role::Viewer).await {
+        return e.into_response();
+    }
+    next.run(request).await
+}
+
+/// Sign-in form.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignIn {
+    pub name: String,
+    pub password: String,
+}
+
+/// Sign in with a planner account's name and password: sets the `gridmap_session` cookie
+/// (`HttpOnly; SameSite=Strict; Path=/`, 12 hours).
+#[utoipa::path(post, path = "/v1/session", tag = "editing",
+    request_body = SignIn,
+    responses(
+        (status = 204, description = "signed in; the cookie is set"),
+        (status = 400, description = "not a JSON object with name and password", body = ErrorResponse),
+        (status = 401, description = "unknown name or wrong password", body = ErrorResponse),
+    ))]
+pub async fn post_session(
+    State(state): State<AppState>,
+    body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(form) = body.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("expected {{\"name\", \"password\"}}: {e}"),
+        )
+    })?;
+    let store = state
+        .store
+        .auth()
+        .ok_or_else(|| ApiError::Unauthorized("this store keeps no accounts".into()))?;
+    let wrong = || ApiError::Unauthorized("unknown user name or wrong password".into());
+    let user = store.user(&form.name).await?.ok_or_else(wrong)?;
+    let hash = user.password_hash.clone();
+    let password = form.password.clone();
+    // argon2 takes tens of milliseconds by design: off the async workers.
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !ok {
+        return Err(wrong());
+    }
+    let secret = auth::new_secret();
+    let expires = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
+    store
+        .create_session(&auth::secret_digest(&secret), user.id, expires)
+        .await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        SESSION_HOURS * 3600
+    );
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok(response)
+}
+
+/// Sign out: ends the session named by the cookie and clears the cookie.
+#[utoipa::path(delete, path = "/v1/session", tag = "editing",
+    responses((status = 204, description = "signed out")))]
+pub async fn delete_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let (Some(secret), Some(store)) = (session_cookie(&headers), state.store.auth()) {
+        store.delete_session(&auth::secret_digest(&secret)).await?;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("gridmap_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,886 @@
+//! Feature editing: `GET/POST/PUT/DELETE /v1/features/…`, history and revert.
+//!
+//! - A feature's `ETag` is its version in quotes; `PUT`, `DELETE` (and `revert`) need `If-Match`
+//!   with it (428 without, 412 when stale). The store checks the version inside the commit
+//!   transaction, so two writers racing on one version cannot both win.
+//! - Every write needs a planner (401 without credentials, 403 for a viewer) and records the
+//!   caller's name as author, the time and a message: the body's `message` member, else the
+//!   `X-Change-Message` header, else a default naming the action.
+//! - Every write is validated by [`crate::edit::check`] first: 422 with `details.reasons` and
+//!   nothing written. `?allow_overlap=true` accepts overlaps with sibling party grids.
+//! - After a commit the snapshot is reloaded from the store and published
+//!   ([`super::sync::refresh`]), so lookups, tiles and reports see the edit at once (tiles are
+//!   cached by data version, so the new version invalidates them).
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use geo::Geometry;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::auth::require;
+use super::error::{ApiError, ErrorResponse, query_pairs};
+use crate::auth::{Principal, Role};
+use crate::edit::{self, EditOptions};
+use crate::io::geojson::{RESERVED_KEYS, to_geojson_feature};
+use crate::model::{Change, ChangeSet, Feature, FeatureDraft, FeatureKey, Layer, Properties};
+
+/// The editing routes, merged into the app's router.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/features/{layer}", post(post_feature))
+        .route(
+            "/v1/features/{layer}/{code}",
+            get(get_feature).put(put_feature).delete(delete_feature),
+        )
+        .route("/v1/features/{layer}/{code}/history", get(get_history))
+        .route("/v1/features/{layer}/{code}/revert", post(post_revert))
+        .route("/v1/features/party_grid/{code}/split", post(post_split))
+        .route("/v1/features/party_grid/merge", post(post_merge))
+        .route(
+            "/v1/session",
+            post(super::auth::post_session).delete(super::auth::delete_session),
+        )
+}
+
+fn layer_of(id: &str) -> Result<Layer, ApiError> {
+    id.parse()
+        .map_err(|e: crate::model::UnknownLayer| ApiError::NotFound(e.to_string()))
+}
+
+/// The feature as a GeoJSON Feature (`id` = `layer/code`, `version` among the properties).
+fn feature_json(f: &Feature) -> Value {
+    let mut g = to_geojson_feature(
+        f.layer,
+        &f.code,
+        &f.name,
+        f.parent.as_deref(),
+        &f.properties,
+        &f.geometry,
+    );
+    if let Some(p) = g.properties.as_mut() {
+        p.insert("version".into(), Value::from(f.version));
+    }
+    serde_json::to_value(g).unwrap_or(Value::Null)
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("a number is a valid header")
+}
+
+fn with_etag(status: StatusCode, f: &Feature) -> Response {
+    let mut r = (
+        status,
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        feature_json(f).to_string(),
+    )
+        .into_response();
+    r.headers_mut().insert(header::ETAG, etag(f.version));
+    r
+}
+
+/// The version `If-Match` names: 428 without it, 400 when it is not one quoted version.
+fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
+    let value = headers.get(header::IF_MATCH).ok_or_else(|| {
+        ApiError::PreconditionRequired(
+            "this write needs If-Match with the feature's ETag (its version), e.g. If-Match: \"3\""
+                .into(),
+        )
+    })?;
+    let text = value.to_str().unwrap_or("").trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.trim_matches('"').parse::<i64>().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_if_match",
+            format!("If-Match: expected a quoted version such as \"3\", found {text:?}"),
+        )
+    })
+}
+
+/// The query parameters edits take.
+#[derive(Debug, Default)]
+struct EditQuery {
+    allow_overlap: bool,
+    /// `?neighbours=adjust`: move shared boundaries with the edit.
+    adjust: bool,
+    message: Option<String>,
+}
+
+fn edit_query(raw: Option<String>) -> Result<EditQuery, ApiError> {
+    let mut q = EditQuery::default();
+    for (k, v) in query_pairs(raw)? {
+        match k.as_str() {
+            "allow_overlap" => {
+                q.allow_overlap = v.parse().map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_parameter",
+                        format!("allow_overlap: expected true or false, found {v:?}"),
+                    )
+                })?
+            }
+            "message" => q.message = Some(v),
+            "neighbours" | "neighbors" if v == "adjust" => q.adjust = true,
+            "neighbours" | "neighbors" => {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("{k}: the only value is adjust, found {v:?}"),
+                ));
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!(
+                        "unknown query parameter {other:?} (expected allow_overlap, neighbours, message)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(q)
+}
+
+/// The change message: the body's `message`, else `?message=`, else `X-Change-Message`, else
+/// `default`.
+fn message(body: Option<&str>, q: &EditQuery, headers: &HeaderMap, default: String) -> String {
+    body.map(str::to_string)
+        .or_else(|| q.message.clone())
+        .or_else(|| {
+            headers
+                .get("x-change-message")
+                .and_then(|v| String::from_utf8(v.as_bytes().to_vec()).ok())
+        })
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or(default)
+}
+
+/// A feature in a request body: a GeoJSON Feature whose properties hold `code`, `name`, `parent`
+/// and free properties, with an optional top-level `message`.
+struct Input {
+    draft: FeatureDraft,
+    message: Option<String>,
+}
+
+fn parse_input(layer: Layer, path_code: Option<&str>, body: &[u8]) -> Result<Input, ApiError> {
+    let bad = |m: String| ApiError::bad_request("invalid_feature", m);
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    let Value::Object(mut f) = value else {
+        return Err(bad("the body must be a GeoJSON Feature object".into()));
+    };
+    if f.get("type").and_then(Value::as_str) != Some("Feature") {
+        return Err(bad("the body's \"type\" must be \"Feature\"".into()));
+    }
+    let message = match f.remove("message") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(bad("\"message\" must be a string".into())),
+    };
+    let mut props: Map<String, Value> = match f.remove("properties") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(p)) => p,
+        Some(_) => return Err(bad("\"properties\" must be an object".into())),
+    };
+    let text = |props: &mut Map<String, Value>, k: &str| -> Result<Option<String>, ApiError> {
+        match props.remove(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(bad(format!(
+                "properties.{k} must be a string, found {other}"
+            ))),
+        }
+    };
+    if let Some(l) = text(&mut props, "layer")?
+        && l != layer.id()
+    {
+        return Err(bad(format!(
+            "properties.layer is {l:?} but the path names {layer}"
+        )));
+    }
+    props.remove("version");
+    let code = text(&mut props, "code")?;
+    let code = match (path_code, code) {
+        (Some(p), Some(c)) if p != c => {
+            return Err(bad(format!(
+                "properties.code is {c:?} but the path names {p:?}; a code cannot be changed"
+            )));
+        }
+        (Some(p), _) => p.to_string(),
+        (None, Some(c)) => c,
+        (None, None) => return Err(bad("properties.code is missing".into())),
+    };
+    let name = text(&mut props, "name")?
+        .ok_or_else(|| bad(format!("{layer}/{code}: properties.name is missing")))?;
+    let parent = text(&mut props, "parent")?;
+    let geometry = f
+        .remove("geometry")
+        .filter(|g| !g.is_null())
+        .ok_or_else(|| bad(format!("{layer}/{code}: geometry is missing")))?;
+    let geometry = geojson::Geometry::from_json_value(geometry)
+        .map_err(|e| bad(format!("{layer}/{code}: geometry: {e}")))?;
+    let geometry: Geometry<f64> = geometry
+        .try_into()
+        .map_err(|e| bad(format!("{layer}/{code}: geometry: {e}")))?;
+    let mut properties = Properties::new();
+    for (k, v) in props {
+        if !RESERVED_KEYS.contains(&k.as_str()) {
+            properties.insert(k, v);
+        }
+    }
+    Ok(Input {
+        draft: FeatureDraft {
+            layer,
+            code,
+            name,
+            parent,
+            properties,
+            geometry,
+        },
+        message,
+    })
+}
+
+/// Validate drafts against the current snapshot; 422 with every reason when any fails.
+fn validate(
+    state: &AppState,
+    drafts: &[&FeatureDraft],
+    replacing: &[&str],
+    allow_overlap: bool,
+) -> Result<(), ApiError> {
+    let snapshot = state.snapshot.current();
+    let opts = EditOptions {
+        tolerance_m: state.edit.tolerance_m,
+        allow_overlap,
+    };
+    let reasons: Vec<String> = drafts
+        .iter()
+        .flat_map(|d| edit::check(&snapshot, d, replacing, opts))
+        .collect();
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Unprocessable {
+            message: format!(
+                "the edit breaks {} rule(s); nothing was written",
+                reasons.len()
+            ),
+            reasons,
+        })
+    }
+}
+
+/// Commit and publish; the committed features' current state.
+async fn commit(
+    state: &AppState,
+    who: &Principal,
+    message: String,
+    changes: Vec<Change>,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .commit(ChangeSet {
+            author: who.name.clone(),
+            message,
+            changes,
+        })
+        .await?;
+    super::sync::refresh(state).await?;
+    Ok(())
+}
+
+fn current(state: &AppState, key: &FeatureKey) -> Result<Feature, ApiError> {
+    state
+        .snapshot
+        .current()
+        .get(key)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("{key}: no such feature")))
+}
+
+/// One feature as a GeoJSON Feature, with its version as `ETag`.
+#[utoipa::path(get, path = "/v1/features/{layer}/{code}", tag = "editing",
+    params(("layer" = String, Path, description = "A layer id, e.g. party_grid"),
+           ("code" = String, Path, description = "The feature's code")),
+    responses((status = 200, description = "GeoJSON Feature; ETag is its version", content_type = "application/geo+json"),
+              (status = 401, description = "reads need a viewer and none was given", body = ErrorResponse),
+              (status = 404, description = "no such layer or feature", body = ErrorResponse)))]
+pub async fn get_feature(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+) -> Result<Response, ApiError> {
+    let Path((layer, code)) = path?;
+    let key = FeatureKey {
+        layer: layer_of(&layer)?,
+        code,
+    };
+    Ok(with_etag(StatusCode::OK, &current(&state, &key)?))
+}
+
+/// Create a feature (needs a planner). Body: a GeoJSON Feature with `properties.code`, `name`,
+/// `parent` (for grids and communities) and free properties; optional top-level `message`.
+#[utoipa::path(post, path = "/v1/features/{layer}", tag = "editing",
+    params(("layer" = String, Path, description = "A layer id"),
+           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
+           ("message" = Option<String>, Query, description = "the change message (else the body's message, else X-Change-Message)")),
+    request_body(content = Object, content_type = "application/geo+json"),
+    responses((status = 201, description = "created; Location and ETag set", content_type = "application/geo+json"),
+              (status = 400, description = "not a readable feature", body = ErrorResponse),
+              (status = 401, description = "no credentials", body = ErrorResponse),
+              (status = 403, description = "not a planner", body = ErrorResponse),
+              (status = 409, description = "the code exists", body = ErrorResponse),
+              (status = 422, description = "breaks a rule; details.reasons lists them", body = ErrorResponse)))]
+pub async fn post_feature(
+    State(state): State<AppState>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let who = require(&state, &headers, Role::Planner).await?;
+    let Path(layer) = path?;
+    let layer = layer_of(&layer)?;
+    let q = edit_query(raw)?;
+    let body = body.map_err(ApiError::from_body_rejection)?;
+    let input = parse_input(layer, None, &body)?;
+    let key = input.draft.key();
+    if state.snapshot.current().get(&key).is_some() {
+        return Err(ApiError::Conflict(format!("{key} exists already")));
+    }
+    validate(&state, &[&input.draft], &[], q.allow_overlap)?;
+    let msg = message(
+        input.message.as_deref(),
+        &q,
+        &headers,
+        format!("create {key}"),
+    );
+    commit(
+        &state,
+        &who,
+        msg,
+        vec![Change::Upsert {
+            draft: input.draft,
+            expected_version: Some(0),
+        }],
+    )
+    .await
+    .map_err(|e| match e {
+        ApiError::Store(crate::store::StoreError::VersionConflict { .. }) => {
+            ApiError::Conflict(format!("{key} exists already"))
+        }
+        e => e,
+    })?;
+    let f = current(&state, &key)?;
+    let mut r = with_etag(StatusCode::CREATED, &f);
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/features/{}/{}", key.layer, key.code)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+/// Replace a feature's geometry, name, parent and properties (needs a planner and `If-Match`).
+#[utoipa::path(put, path = "/v1/features/{layer}/{code}", tag = "editing",
+    params(("layer" = String, Path, description = "A layer id"),
+           ("code" = String, Path, description = "The feature's code"),
+           ("If-Match" = String, Header, description = "the ETag (version) the edit is based on"),
+           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
+           ("message" = Option<String>, Query, description = "the change message")),
+    request_body(content = Object, content_type = "application/geo+json"),
+    responses((status = 200, description = "replaced; the new ETag", content_type = "application/geo+json"),
+              (status = 400, description = "not a readable feature", body = ErrorResponse),
+              (status = 401, description = "no credentials", body = ErrorResponse),
+              (status = 403, description = "not a planner", body = ErrorResponse),
+              (status = 404, description = "no such feature", body = ErrorResponse),
+              (status = 412, description = "the version is stale", body = ErrorResponse),
+              (status = 422, description = "breaks a rule", body = ErrorResponse),
+              (status = 428, description = "If-Match missing", body = ErrorResponse)))]
+pub async fn put_feature(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let who = require(&state, &headers, Role::Planner).await?;
+    let Path((layer, code)) = path?;
+    let layer = layer_of(&layer)?;
+    let q = edit_query(raw)?;
+    let key = FeatureKey { layer, code };
+    current(&state, &key)?;
+    let version = if_match(&headers)?;
+    let body = body.map_err(ApiError::from_body_rejection)?;
+    let input = parse_input(layer, Some(&key.code), &body)?;
+    let msg = message(
+        input.message.as_deref(),
+        &q,
+        &headers,
+        format!("update {key}"),
+    );
+    if q.adjust {
+        if layer != Layer::PartyGrid {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                "neighbours=adjust applies to party grids only",
+            ));
+        }
+        let snapshot = state.snapshot.current();
+        let old = current(&state, &key)?;
+        // Validate the grid as drawn first (geometry, code, parent), overlaps aside: the adjust
+        // removes them.
+        validate(&state, &[&input.draft], &[], true)?;
+        let drafts = edit::topology::adjust(&snapshot, &old, input.draft, state.edit.tolerance_m)
+            .map_err(refusal)?;
+        let changes = versioned(&snapshot, drafts, Some(version));
+        commit(&state, &who, msg, changes).await?;
+        return Ok(with_etag(StatusCode::OK, &current(&state, &key)?));
+    }
+    validate(&state, &[&input.draft], &[], q.allow_overlap)?;
+    commit(
+        &state,
+        &who,
+        msg,
+        vec![Change::Upsert {
+            draft: input.draft,
+            expected_version: Some(version),
+        }],
+    )
+    .await?;
+    Ok(with_etag(StatusCode::OK, &current(&state, &key)?))
+}
+
+/// Delete a feature (needs a planner and `If-Match`).
+#[utoipa::path(delete, path = "/v1/features/{layer}/{code}", tag = "editing",
+    params(("layer" = String, Path, description = "A layer id"),
+           ("code" = String, Path, description = "The feature's code"),
+           ("If-Match" = String, Header, description = "the ETag (version) the delete is based on"),
+           ("message" = Option<String>, Query, description = "the change message")),
+    responses((status = 204, description = "deleted"),
+              (status = 401, description = "no credentials", body = ErrorResponse),
+              (status = 403, description = "not a planner", body = ErrorResponse),
+              (status = 404, description = "no such feature", body = ErrorResponse),
+              (status = 412, description = "the version is stale", body = ErrorResponse),
+              (status = 428, description = "If-Match missing", body = ErrorResponse)))]
+pub async fn delete_feature(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let who = require(&state, &headers, Role::Planner).await?;
+    let Path((layer, code)) = path?;
+    let q = edit_query(raw)?;
+    let key = FeatureKey {
+        layer: layer_of(&layer)?,
+        code,
+    };
+    current(&state, &key)?;
+    let version = if_match(&headers)?;
+    let msg = message(None, &q, &headers, format!("delete {key}"));
+    commit(
+        &state,
+        &who,
+        msg,
+        vec![Change::Delete {
+            key,
+            expected_version: Some(version),
+        }],
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// One revision in a feature's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// The revision id (give it to `revert`).
+    pub id: i64,
+    pub changeset: i64,
+    /// create, update or delete.
+    pub action: String,
+    pub author: String,
+    pub message: String,
+    /// RFC 3339.
+    pub at: String,
+    /// The feature's version after the revision (`null` after a delete).
+    pub version: Option<i64>,
+    /// Geodesic m² the feature covers after the revision and did not before.
+    pub area_gained_m2: f64,
+    /// Geodesic m² the feature covered before and does not after.
+    pub area_lost_m2: f64,
+}
+
+/// A feature's revisions, oldest first, with the area each gained and lost.
+#[utoipa::path(get, path = "/v1/features/{layer}/{code}/history", tag = "editing",
+    params(("layer" = String, Path, description = "A layer id"),
+           ("code" = String, Path, description = "The feature's code")),
+    responses((status = 200, description = "the revisions", body = [HistoryEntry]),
+              (status = 404, description = "no such layer, or the feature never existed", body = ErrorResponse)))]
+pub async fn get_history(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
+    let Path((layer, code)) = path?;
+    let key = FeatureKey {
+        layer: layer_of(&layer)?,
+        code,
+    };
+    let revisions = state.store.revisions(Some(&key), 0, i64::MAX).await?;
+    if revisions.is_empty() {
+        return Err(ApiError::NotFound(format!("{key}: no such feature, ever")));
+    }
+    let entries = tokio::task::spawn_blocking(move || {
+        revisions
+            .into_iter()
+            .map(|r| {
+                let (gained, lost) = edit::area_change(
+                    r.old.as_ref().map(|f| &f.geometry),
+                    r.new.as_ref().map(|f| &f.geometry),
+                );
+                HistoryEntry {
+                    id: r.id,
+                    changeset: r.changeset,
+                    action: r.action.as_str().into(),
+                    author: r.author,
+                    message: r.message,
+                    at: r.at.to_rfc3339(),
+                    version: r.new.as_ref().map(|f| f.version),
+                    area_gained_m2: gained,
+                    area_lost_m2: lost,
+                }
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(entries))
+}
+
+/// Body of `revert`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct RevertTo {
+    /// The revision whose resulting state the feature returns to.
+    pub revision: i64,
+    pub message: Option<String>,
+}
+
+/// Return a feature to the state a revision left it in, as a new revision (nothing is
+/// rewritten). Needs a planner and `If-Match` with the current version (`"0"` when the feature
+/// is deleted now). Returning to the state after a delete deletes it. The state is validated
+/// like any other write.
+#[utoipa::path(post, path = "/v1/features/{layer}/{code}/revert", tag = "editing",
+    params(("layer" = String, Path, description = "A layer id"),
+           ("code" = String, Path, description = "The feature's code"),
+           ("If-Match" = String, Header, description = "the current ETag (\"0\" when deleted)"),
+           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids")),
+    request_body = RevertTo,
+    responses((status = 200, description = "reverted; the feature", content_type = "application/geo+json"),
+              (status = 204, description = "reverted to a deleted state"),
+              (status = 400, description = "bad body", body = ErrorResponse),
+              (status = 401, description = "no credentials", body = ErrorResponse),
+              (status = 403, description = "not a planner", body = ErrorResponse),
+              (status = 404, description = "no such revision of this feature", body = ErrorResponse),
+              (status = 412, description = "the version is stale", body = ErrorResponse),
+              (status = 422, description = "the old state breaks a rule now", body = ErrorResponse),
+              (status = 428, description = "If-Match missing", body = ErrorResponse)))]
+pub async fn post_revert(
+    State(state): State<AppState>,
+    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Result<Json<RevertTo>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let who = require(&state, &headers, Role::Planner).await?;
+    let Path((layer, code)) = path?;
+    let q = edit_query(raw)?;
+    let key = FeatureKey {
+        layer: layer_of(&layer)?,
+        code,
+    };
+    let Json(to) = body.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("expected {{\"revision\": id}}: {e}"),
+        )
+    })?;
+    let version = if_match(&headers)?;
+    let revision = state
+        .store
+        .revisions(Some(&key), to.revision - 1, 1)
+        .await?
+        .into_iter()
+        .find(|r| r.id == to.revision)
+        .ok_or_else(|| ApiError::NotFound(format!("{key}: no revision {}", to.revision)))?;
+    let msg = message(
+        to.message.as_deref(),
+        &q,
+        &headers,
+        format!("revert {key} to revision {}", to.revision),
+    );
+    let change = match revision.new {
+        Some(f) => {
+            let draft = FeatureDraft::from(f);
+            validate(&state, &[&draft], &[], q.allow_overlap)?;
+            Change::Upsert {
+                draft,
+                expected_version: Some(version),
+            }
+        }
+        None => Change::Delete {
+            key: key.clone(),
+            expected_version: Some(version),
+        },
+    };
+    commit(&state, &who, msg, vec![change]).await?;
+    match state.snapshot.current().get(&key) {
+        Some(f) => Ok(with_etag(StatusCode::OK, f)),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+fn refusal(reasons: Vec<String>) -> ApiError {
+    ApiError::Unprocessable {
+        message: format!(
+            "the edit breaks {} rule(s); nothing was written",
+            reasons.len()
+        ),
+        reasons,
+    }
+}
+
+/// Upserts of `drafts`, each expecting the version the snapshot holds (0 for a new feature); the
+/// first expects `first` when given (the caller's If-Match). The store checks them all in the
+/// one transaction, so a sibling changed meanwhile makes the whole edit a 412.
+fn versioned(
+    snapshot: &crate::snapshot::Snapshot,
+    drafts: Vec<FeatureDraft>,
+    first: Option<i64>,
+) -> Vec<Change> {
+    drafts
+        .into_iter()
+        .enumerate()
+        .map(|(i, draft)| {
+            let held = snapshot.get(&draft.key()).map_or(0, |f| f.version);
+            Change::Upsert {
+                expected_version: Some(if i == 0 { first.unwrap_or(held) } else { held }),
+                draft,
+            }
+        })
+        .collect()
+}
+
+/// Body of `split`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct SplitBody {
+    /// A GeoJSON LineString crossing the grid once.
+    #[schema(value_type = Object)]
+    pub line: Value,
+    pub message: Option<String>,
+}
+
+/// Split a party grid along a line into two grids in one transaction. The grid keeps its code
+/// and the part to the right of the line (seen along it); the part to the left becomes a new
+/// grid with the next free code of the community (DB11/T 2157 sequence). Needs a planner and
+/// `If-Match`.
+#[utoipa::path(post, path = "/v1/features/party_grid/{code}/split", tag = "editing",
+    params(("code" = String, Path, description = "The party grid's code"),
+           ("If-Match" = String, Header, description = "the grid's ETag")),
+    request_body = SplitBody,
+    responses((status = 201, description = "the two grids as a FeatureCollection; Location names the new one", content_type = "application/geo+json"),
+              (status = 400, description = "bad body", body = ErrorResponse),
+              (status = 401, description = "no credentials", body = ErrorResponse),
+              (status = 403, description = "not a planner", body = ErrorResponse),
+              (status = 404, description = "no such grid", body = ErrorResponse),
+              (status = 412, description = "stale version", body = ErrorResponse),
+              (status = 422, description = "the line does not cut the grid in two", body = ErrorResponse),
+              (status = 428, description = "If-Match missing", body = ErrorResponse)))]
+pub async fn post_split(
+    State(state): State<AppState>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    headers: HeaderMap,
+    body: Result<Json<SplitBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let who = require(&state, &headers, Role::Planner).await?;
+    let Path(code) = path?;
+    let key = FeatureKey {
+        layer: Layer::PartyGrid,
+        code,
+    };
+    let grid = current(&state, &key)?;
+    let version = if_match(&headers)?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("expected {{\"line\": LineString}}: {e}"),
+        )
+    })?;
+    let line = geojson::Geometry::from_json_value(body.line)
+        .ok()
+        .and_then(|g| geo::LineString::<f64>::try_from(g.value).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_body", "line: expected a GeoJSON LineString")
+        })?;
+    let snapshot = state.snapshot.current();
+    let parent = grid.parent.clone().unwrap_or_default();
+    let new_code = edit::next_code(&snapshot, Layer::PartyGrid, &parent, &[]).ok_or_else(|| {
+        refusal(vec![format!(
+            "{key}: community {parent} has no free grid code"
+        )])
+    })?;
+    let (first, second) = edit::topology::split(&grid, &line, new_code).map_err(refusal)?;
+    validate(&state, &[&first, &second], &[&key.code], false)?;
+    let new_key = second.key();
+    let msg = message(
+        body.message.as_deref(),
+        &EditQuery::default(),
+        &headers,
+        format!("split {key} into {} and {}", key.code, new_key.code),
+    );
+    commit(
+        &state,
+        &who,
+        msg,
+        versioned(&snapshot, vec![first, second], Some(version)),
+    )
+    .await?;
+    let snapshot = state.snapshot.current();
+    let features: Vec<Value> = [&key, &new_key]
+        .iter()
+        .filter_map(|k| snapshot.get(k))
+        .map(feature_json)
+        .collect();
+    let mut r = (
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+        .into_response();
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/features/party_grid/{}", new_key.code)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+/// Body of `merge`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct MergeBody {
+    /// Party grid codes of one community; the first keeps its code, name and properties.
+    pub codes: Vec<String>,
+    /// The version of each grid, in the same order (their ETags); without it, the versions the
+    /// service holds now.
+    pub versions: Option<Vec<i64>>,
+    pub message: Option<String>,
+}
+
+/// Merge party grids of one community into the first, deleting the others, in one transaction.
+#[utoipa::path(post, path = "/v1/features/party_grid/merge", tag = "editing",
+    request_body = MergeBody,
+    responses((status = 200, description = "the merged grid", content_type = "application/geo+json"),
+              (status = 400, description = "bad body", body = ErrorResponse),
+              (status = 401, description = "no credentials", body = ErrorResponse),
+              (status = 403, description = "not a planner", body = ErrorResponse),
+              (status = 404, description = "no such grid", body = ErrorResponse),
+              (status = 412, description = "a version is stale", body = ErrorResponse),
+              (status = 422, description = "grids of different communities, or fewer than two", body = ErrorResponse)))]
+pub async fn post_merge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<MergeBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let who = require(&state, &headers, Role::Planner).await?;
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request("invalid_body", format!("expected {{\"codes\": [..]}}: {e}"))
+    })?;
+    if body
+        .versions
+        .as_ref()
+        .is_some_and(|v| v.len() != body.codes.len())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "versions: give one per code, in the same order",
+        ));
+    }
+    let snapshot = state.snapshot.current();
+    let mut grids = Vec::new();
+    for code in &body.codes {
+        let key = FeatureKey {
+            layer: Layer::PartyGrid,
+            code: code.clone(),
+        };
+        grids.push(
+            snapshot
+                .get(&key)
+                .ok_or_else(|| ApiError::NotFound(format!("{key}: no such feature")))?,
+        );
+    }
+    let merged = edit::topology::merge(&grids).map_err(refusal)?;
+    let others: Vec<&str> = body.codes.iter().skip(1).map(String::as_str).collect();
+    validate(&state, &[&merged], &others, false)?;
+    let version = |i: usize| body.versions.as_ref().map_or(grids[i].version, |v| v[i]);
+    let key = merged.key();
+    let mut changes = vec![Change::Upsert {
+        draft: merged,
+        expected_version: Some(version(0)),
+    }];
+    for (i, g) in grids.iter().enumerate().skip(1) {
+        changes.push(Change::Delete {
+            key: g.key(),
+            expected_version: Some(version(i)),
+        });
+    }
+    let msg = message(
+        body.message.as_deref(),
+        &EditQuery::default(),
+        &headers,
+        format!("merge {} into {}", others.join(", "), key.code),
+    );
+    commit(&state, &who, msg, changes).await?;
+    Ok(with_etag(StatusCode::OK, &current(&state, &key)?))
+}
+
+/// The OpenAPI description of the editing endpoints, merged into `/openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        get_feature,
+        post_feature,
+        put_feature,
+        delete_feature,
+        get_history,
+        post_revert,
+        post_split,
+        post_merge,
+        super::auth::post_session,
+        super::auth::delete_session
+    ),
+    components(schemas(HistoryEntry, RevertTo, SplitBody, MergeBody, super::auth::SignIn)),
+    modifiers(&BearerAuth)
+)]
+pub struct EditingDoc;
+
+/// Declares the bearer-token and session-cookie security schemes.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                super::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
