@@ -172,6 +172,9 @@ async fn load_child(target: &str) -> anyhow::Result<()> {
     let before = rss_kib("VmRSS");
     let t = Instant::now();
     let snapshot = Snapshot::load(store.as_ref()).await?;
+    // As `gridmap serve` does after its load (see release_free_memory in main.rs).
+    // SAFETY: mi_collect takes no pointers and may be called at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) };
     let elapsed = t.elapsed();
     if std::env::var_os("GRIDMAP_BENCH_DETAIL").is_some() {
         let t = Instant::now();

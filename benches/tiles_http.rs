@@ -69,8 +69,8 @@ fn main() {
         all.len()
     );
 
-    let ours_paths = paths(&all, "/tiles");
-    let theirs_paths = paths(&all, "/gridmap_tiles");
+    let ours_paths = paths(&all, "/tiles", ".mvt");
+    let theirs_paths = paths(&all, "/gridmap_tiles", "");
     let mut rows = Vec::new();
     for (label, cache_on, threads, connections) in [
         ("cold, 1 connection", false, 1, 1),
@@ -170,9 +170,11 @@ fn find_tool(name: &str, install: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} is needed for this bench: {install}"))
 }
 
-fn paths(all: &[TileId], prefix: &str) -> Vec<String> {
+/// Request paths: `prefix/z/x/y` followed by `suffix` (gridmap's tiles end in `.mvt`, martin's
+/// in nothing).
+fn paths(all: &[TileId], prefix: &str, suffix: &str) -> Vec<String> {
     all.iter()
-        .map(|t| format!("{prefix}/{}/{}/{}", t.z, t.x, t.y))
+        .map(|t| format!("{prefix}/{}/{}/{}{suffix}", t.z, t.x, t.y))
         .collect()
 }
 

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use geo::{Coord, InteriorPoint, coord};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::model::{Feature, Layer};
+use crate::model::{Feature, Layer, Properties};
 use crate::snapshot::Snapshot;
 use crate::spatial::cells;
 use crate::spatial::crs::Crs;
@@ -267,14 +267,14 @@ pub struct Card {
     /// Grid worker, phones, office address, party organisation… — only the keys the data has.
     #[serde(flatten)]
     #[schema(value_type = Object)]
-    pub contact: Arc<Map<String, Value>>,
+    pub contact: Arc<Properties>,
 }
 
 impl From<&Feature> for Card {
     fn from(f: &Feature) -> Card {
         let contact = CARD_KEYS
             .iter()
-            .filter_map(|&k| f.properties.get(k).map(|v| (k.to_string(), v.clone())))
+            .filter_map(|&k| f.properties.get(k).map(|v| (k, v.clone())))
             .collect();
         Card {
             code: f.code.as_str().into(),
