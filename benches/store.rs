@@ -173,8 +173,7 @@ async fn load_child(target: &str) -> anyhow::Result<()> {
     let t = Instant::now();
     let snapshot = Snapshot::load(store.as_ref()).await?;
     // As `gridmap serve` does after its load (see release_free_memory in main.rs).
-    // SAFETY: mi_collect takes no pointers and may be called at any time.
-    unsafe { libmimalloc_sys::mi_collect(true) };
+    gridmap::snapshot::release_free_memory();
     let elapsed = t.elapsed();
     if std::env::var_os("GRIDMAP_BENCH_DETAIL").is_some() {
         let t = Instant::now();

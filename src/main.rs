@@ -416,7 +416,7 @@ async fn serve(
         load_demo(store.as_ref()).await?;
     }
     let snapshot = Snapshot::load(store.as_ref()).await?;
-    release_free_memory();
+    gridmap::snapshot::release_free_memory();
     info!(
         store = store.kind(),
         features = snapshot.features().len(),
@@ -560,13 +560,4 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     info!("shutdown signal received");
-}
-
-/// Hand memory that is free but still held by the allocator back to the OS. Building a city's
-/// snapshot needs scratch space (decoded rows, the cell index's per-polygon lists) about as large
-/// as the snapshot itself; mimalloc keeps freed pages for reuse, so without this the server's
-/// resident size would stay at the build's peak for its whole life.
-pub fn release_free_memory() {
-    // SAFETY: mi_collect takes no pointers and may be called at any time from any thread.
-    unsafe { libmimalloc_sys::mi_collect(true) }
 }

@@ -30,6 +30,7 @@ pub async fn refresh(state: &AppState) -> Result<(), ApiError> {
     if snapshot.data_version >= state.snapshot.current().data_version {
         tracing::info!(data_version = snapshot.data_version, "snapshot published");
         state.snapshot.publish(snapshot);
+        crate::snapshot::release_free_memory();
     }
     Ok(())
 }
