@@ -18,9 +18,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Instant;
 
-use gridmap::demo::{self, Scale};
-use gridmap::snapshot::Snapshot;
-use gridmap::tiles::{self, TileId};
+use gridmap::tiles;
 
 const BENCH_DB: &str = "gridmap_bench_tiles";
 
@@ -33,15 +31,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(18);
-    let features = demo::generate(Scale::Demo)
-        .into_iter()
-        .map(|d| d.into_feature(1))
-        .collect();
-    let snapshot = Snapshot::new(1, features);
-    let bounds = tiles::style::bounds(&snapshot);
-    let all: Vec<TileId> = (10..=max_zoom)
-        .flat_map(|z| TileId::covering(bounds, z))
-        .collect();
+    let (snapshot, all) = common::tile_sql::demo_tiles(max_zoom);
     for z in 10..=max_zoom {
         let n = all.iter().filter(|t| t.z == z).count();
         println!("z{z}: {n} tiles");

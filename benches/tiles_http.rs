@@ -23,9 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gridmap::demo::{self, Scale};
-use gridmap::snapshot::Snapshot;
-use gridmap::tiles::{self, TileId};
+use gridmap::tiles::TileId;
 
 const BENCH_DB: &str = "gridmap_bench_martin";
 const GRIDMAP_PORT: u16 = 18081;
@@ -45,15 +43,7 @@ fn main() {
     let work = tempfile::tempdir().expect("a temporary directory");
 
     // The tile set and the same data in PostGIS, with martin's function over it.
-    let features = demo::generate(Scale::Demo)
-        .into_iter()
-        .map(|d| d.into_feature(1))
-        .collect();
-    let snapshot = Snapshot::new(1, features);
-    let bounds = tiles::style::bounds(&snapshot);
-    let all: Vec<TileId> = (10..=18)
-        .flat_map(|z| TileId::covering(bounds, z))
-        .collect();
+    let (snapshot, all) = common::tile_sql::demo_tiles(18);
     let url = common::database_url();
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let (_store, pool) = rt.block_on(common::postgis_with(&url, BENCH_DB, &snapshot));

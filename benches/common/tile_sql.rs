@@ -1,8 +1,25 @@
 //! PostGIS making gridmap's tiles: the same layers, minimum zooms and properties, extent 4096 and
 //! buffer 64, with ST_AsMVT/ST_AsMVTGeom/ST_TileEnvelope — the way martin and pg_tileserv do it.
 
+use gridmap::demo::{self, Scale};
 use gridmap::model::Layer;
-use gridmap::tiles::{FIGURES, min_zoom};
+use gridmap::snapshot::Snapshot;
+use gridmap::tiles::{self, FIGURES, TileId, min_zoom};
+
+/// The demo's snapshot and every tile z10–`max_zoom` over its bounds: the set both tile benches
+/// measure.
+pub fn demo_tiles(max_zoom: u8) -> (Snapshot, Vec<TileId>) {
+    let features = demo::generate(Scale::Demo)
+        .into_iter()
+        .map(|d| d.into_feature(1))
+        .collect();
+    let snapshot = Snapshot::new(1, features);
+    let bounds = tiles::style::bounds(&snapshot);
+    let all = (10..=max_zoom)
+        .flat_map(|z| TileId::covering(bounds, z))
+        .collect();
+    (snapshot, all)
+}
 
 /// One layer's ST_AsMVT, empty below the layer's minimum zoom; `z, x, y` are SQL expressions
 /// (`$1` … for a prepared statement, argument names inside a function).

@@ -29,7 +29,7 @@ use super::auth::require;
 use super::error::{ApiError, ErrorResponse, query_pairs};
 use crate::auth::{Principal, Role};
 use crate::edit::{self, EditOptions};
-use crate::io::geojson::{RESERVED_KEYS, to_geojson_feature};
+use crate::io::geojson::RESERVED_KEYS;
 use crate::model::{Change, ChangeSet, Feature, FeatureDraft, FeatureKey, Layer, Properties};
 
 /// The editing routes, merged into the app's router.
@@ -57,14 +57,7 @@ fn layer_of(id: &str) -> Result<Layer, ApiError> {
 
 /// The feature as a GeoJSON Feature (`id` = `layer/code`, `version` among the properties).
 fn feature_json(f: &Feature) -> Value {
-    let mut g = to_geojson_feature(
-        f.layer,
-        &f.code,
-        &f.name,
-        f.parent.as_deref(),
-        &f.properties,
-        &f.geometry,
-    );
+    let mut g = geojson::Feature::from(f);
     if let Some(p) = g.properties.as_mut() {
         p.insert("version".into(), Value::from(f.version));
     }

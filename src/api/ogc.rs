@@ -17,7 +17,6 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::{ApiError, query_pairs};
 use super::tiles::base_url;
-use crate::io::geojson::to_geojson_feature;
 use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
 
@@ -332,14 +331,7 @@ fn parse_count(name: &str, text: &str, min: usize, max: usize) -> Result<usize, 
 
 /// One feature as GeoJSON, its `id` the code (unique within the collection).
 fn feature_json(f: &Feature) -> Value {
-    let mut g = to_geojson_feature(
-        f.layer,
-        &f.code,
-        &f.name,
-        f.parent.as_deref(),
-        &f.properties,
-        &f.geometry,
-    );
+    let mut g = geojson::Feature::from(f);
     g.id = Some(geojson::feature::Id::String(f.code.clone()));
     serde_json::to_value(g).unwrap_or(Value::Null)
 }

@@ -88,15 +88,8 @@ impl LocalFrame {
 
 /// Distance in the plane from `p` to the segment `a`–`b`.
 fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (qx, qy) = (a.x + t * dx, a.y + t * dy);
-    ((p.x - qx).powi(2) + (p.y - qy).powi(2)).sqrt()
+    let q = crate::spatial::closest_on_segment(p, a, b);
+    ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()
 }
 
 /// Signed distance from `p` to the boundary of the rings (first the exterior): positive inside.

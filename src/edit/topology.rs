@@ -43,7 +43,7 @@ pub fn snap(
         let on_edge = edges
             .iter()
             .map(|&(a, b)| {
-                let q = closest_on_segment(p, a, b);
+                let q = crate::spatial::closest_on_segment(p, a, b);
                 (dist(q), q)
             })
             .filter(|(d, _)| *d <= tolerance_m && *d > 0.0)
@@ -58,20 +58,6 @@ pub fn snap(
             .map(|p| Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect()))
             .collect(),
     )
-}
-
-fn closest_on_segment(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> Coord<f64> {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    Coord {
-        x: a.x + t * dx,
-        y: a.y + t * dy,
-    }
 }
 
 /// The party grids of the same community as `grid`, other than it.
