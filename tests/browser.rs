@@ -53,14 +53,6 @@ fn chromium() -> PathBuf {
     path
 }
 
-fn demo_snapshot() -> Snapshot {
-    let features: Vec<Feature> = gridmap::demo::embedded()
-        .into_iter()
-        .map(|d| d.into_feature(1))
-        .collect();
-    Snapshot::new(1, features)
-}
-
 /// Evaluate `expr` (awaiting it when it is a promise) and parse the JSON text it yields.
 fn eval_json(tab: &Tab, expr: &str) -> Value {
     let wrapped = format!("Promise.resolve({expr}).then((v) => JSON.stringify(v ?? null))");
@@ -205,7 +197,7 @@ fn the_map_page_renders_selects_searches_and_shares() {
         "the binary was built without MapLibre (run `npm ci --prefix web` and rebuild):\n{html}"
     );
 
-    let snap = demo_snapshot();
+    let snap = common::demo_snapshot();
     let (grid, point) = grid_to_click(&snap);
 
     let args: Vec<&OsStr> = [

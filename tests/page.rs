@@ -1,24 +1,17 @@
 //! The map page's HTTP side, in process: `/` and its versioned assets with their cache headers,
 //! and the grid summary the side panel shows, including every bad request as a JSON 4xx.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use gridmap::api::{self, AppState};
-use gridmap::model::{Feature, Layer};
-use gridmap::snapshot::Snapshot;
+use gridmap::model::Layer;
 use gridmap::store::{self, StoreConfig};
 use gridmap::web;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-
-fn demo_snapshot() -> Snapshot {
-    let features: Vec<Feature> = gridmap::demo::embedded()
-        .into_iter()
-        .map(|d| d.into_feature(1))
-        .collect();
-    Snapshot::new(1, features)
-}
 
 async fn app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -27,7 +20,7 @@ async fn app() -> (axum::Router, tempfile::TempDir) {
     })
     .await
     .unwrap();
-    let state = AppState::new(store, demo_snapshot());
+    let state = AppState::new(store, common::demo_snapshot());
     (api::app(state), dir)
 }
 
@@ -103,7 +96,7 @@ async fn the_page_and_its_assets_are_served_with_cache_headers() {
 #[tokio::test]
 async fn a_grid_summary_has_figures_contacts_and_contents() {
     let (app, _dir) = app().await;
-    let snap = demo_snapshot();
+    let snap = common::demo_snapshot();
     let grid = snap.layer(Layer::PartyGrid).next().unwrap();
     let (status, _, body) = get(&app, &format!("/v1/grids/party_grid/{}/summary", grid.code)).await;
     assert_eq!(status, StatusCode::OK);

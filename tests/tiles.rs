@@ -3,6 +3,8 @@
 //! spec over the raw protobuf for the rules a lenient decoder would let through. Plus the HTTP
 //! edge: gzip, ETag/304, errors, TileJSON and the style.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -18,14 +20,6 @@ use gridmap::tiles::{self, TileId, min_zoom};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-
-fn demo_snapshot() -> Snapshot {
-    let features: Vec<Feature> = gridmap::demo::embedded()
-        .into_iter()
-        .map(|d| d.into_feature(1))
-        .collect();
-    Snapshot::new(1, features)
-}
 
 fn zigzag(v: u32) -> i64 {
     i64::from((v >> 1) as i32 ^ -((v & 1) as i32))
@@ -118,7 +112,7 @@ fn check_raw_layer(layer: &tile::Layer, t: TileId) {
 
 #[test]
 fn every_tile_holds_exactly_the_features_that_meet_it() {
-    let snap = demo_snapshot();
+    let snap = common::demo_snapshot();
     let b = tiles::style::bounds(&snap);
     let mut checked = 0;
     for z in 8..=17u8 {
@@ -168,7 +162,7 @@ fn every_tile_holds_exactly_the_features_that_meet_it() {
 
 #[test]
 fn grid_properties_reach_the_tile() {
-    let snap = demo_snapshot();
+    let snap = common::demo_snapshot();
     let grid = snap.layer(Layer::PartyGrid).next().unwrap();
     let r = geo::BoundingRect::bounding_rect(&grid.geometry).unwrap();
     let t = TileId::covering([r.min().x, r.min().y, r.min().x, r.min().y], 16)[0];
@@ -213,7 +207,7 @@ async fn app_with_cell() -> (axum::Router, Arc<SnapshotCell>, tempfile::TempDir)
     })
     .await
     .unwrap();
-    let cell = Arc::new(SnapshotCell::new(demo_snapshot()));
+    let cell = Arc::new(SnapshotCell::new(common::demo_snapshot()));
     let state = AppState {
         tiles: Default::default(),
         edit: Default::default(),
@@ -241,7 +235,7 @@ async fn body(res: axum::response::Response) -> Vec<u8> {
 #[tokio::test]
 async fn tiles_over_http_gzip_etag_and_errors() {
     let (app, _dir) = app().await;
-    let snap = demo_snapshot();
+    let snap = common::demo_snapshot();
     let b = tiles::style::bounds(&snap);
     let t = TileId::covering(
         [
@@ -301,7 +295,7 @@ async fn tiles_over_http_gzip_etag_and_errors() {
 }
 
 fn snap_communities() -> usize {
-    demo_snapshot().count(Layer::Community)
+    common::demo_snapshot().count(Layer::Community)
 }
 
 /// Every string in a JSON document that looks like a URL.
@@ -379,7 +373,7 @@ async fn tilejson_and_style_point_only_at_this_service() {
 #[tokio::test]
 async fn a_new_data_version_changes_etag_and_content() {
     let (app, cell, _dir) = app_with_cell().await;
-    let snap = demo_snapshot();
+    let snap = common::demo_snapshot();
     let grid = snap.layer(Layer::PartyGrid).next().unwrap().clone();
     let r = geo::BoundingRect::bounding_rect(&grid.geometry).unwrap();
     let t = TileId::covering([r.min().x, r.min().y, r.min().x, r.min().y], 15)[0];

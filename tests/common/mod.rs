@@ -107,3 +107,12 @@ pub async fn seed(store: &dyn Store) {
         .expect("seed import");
     assert_eq!(summary.created, 1);
 }
+
+/// The embedded demo subdistrict as a snapshot at data version 1.
+pub fn demo_snapshot() -> gridmap::snapshot::Snapshot {
+    let features: Vec<gridmap::model::Feature> = gridmap::demo::embedded()
+        .into_iter()
+        .map(|d| d.into_feature(1))
+        .collect();
+    gridmap::snapshot::Snapshot::new(1, features)
+}
