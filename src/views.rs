@@ -35,7 +35,7 @@ pub struct ViewCache {
 
 impl Default for ViewCache {
     fn default() -> Self {
-        ViewCache::new(4)
+        ViewCache::new(2)
     }
 }
 
