@@ -158,3 +158,62 @@ fn snapping_moves_near_vertices_onto_the_neighbour() {
     let far = areal(&rect(0.0, 0.0, 0.005 + 2.0 / 111_320.0, 0.01)).unwrap();
     assert_eq!(topology::snap(&far, &[neighbour], 0.5), far);
 }
+
+/// On the demo: moving one vertex that a grid shares with exactly one sibling (and not with the
+/// community's boundary) changes that grid and that sibling only; the other siblings keep their
+/// geometry and version.
+#[test]
+fn adjust_leaves_untouched_siblings_alone() {
+    use geo::{Centroid, CoordsIter};
+    let features: Vec<Feature> = crate::demo::generate(crate::demo::Scale::Demo)
+        .into_iter()
+        .map(|d| d.into_feature(1))
+        .collect();
+    let snapshot = Snapshot::new(1, features);
+    let mut tried = 0;
+    for grid in snapshot.layer(Layer::PartyGrid) {
+        let sibs = topology::siblings(&snapshot, &FeatureDraft::from(grid.clone()));
+        if sibs.len() < 3 {
+            continue;
+        }
+        let Some(community) = grid
+            .parent
+            .as_deref()
+            .and_then(|p| snapshot.find(Layer::Community, p))
+        else {
+            continue;
+        };
+        let on = |g: &Geometry<f64>, c: geo::Coord<f64>| g.coords_iter().any(|v| v == c);
+        let Some((c, b)) = grid.geometry.coords_iter().find_map(|c| {
+            let holders: Vec<_> = sibs.iter().filter(|s| on(&s.geometry, c)).collect();
+            (holders.len() == 1 && !on(&community.geometry, c)).then(|| (c, holders[0]))
+        }) else {
+            continue;
+        };
+        // Move the vertex 5 m towards the sibling's centre.
+        let to = b.geometry.centroid().unwrap().0;
+        let (dx, dy) = (to.x - c.x, to.y - c.y);
+        let len = (dx * dx + dy * dy).sqrt();
+        let moved = geo::coord! { x: c.x + dx / len * 5e-5, y: c.y + dy / len * 5e-5 };
+        let mut geometry = grid.geometry.clone();
+        geo::MapCoordsInPlace::map_coords_in_place(
+            &mut geometry,
+            |v| if v == c { moved } else { v },
+        );
+        let mut edited = FeatureDraft::from(grid.clone());
+        edited.geometry = geometry;
+        let drafts = topology::adjust(&snapshot, grid, edited, 0.5).unwrap();
+        let codes: Vec<&str> = drafts.iter().map(|d| d.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [grid.code.as_str(), b.code.as_str()],
+            "moving {c:?} of {}",
+            grid.code
+        );
+        tried += 1;
+        if tried == 5 {
+            return;
+        }
+    }
+    panic!("the demo has only {tried} grids with a vertex shared with one sibling");
+}

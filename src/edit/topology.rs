@@ -71,6 +71,9 @@ pub fn siblings<'s>(snapshot: &'s Snapshot, grid: &FeatureDraft) -> Vec<&'s Feat
 /// Why an adjust, split or merge cannot be done.
 pub type Refusal = Vec<String>;
 
+/// Overlaps up to this area (m²) are rounding noise, not land the edited grid takes.
+const UNTOUCHED_M2: f64 = 0.01;
+
 /// Give `edited` its new geometry and move the shared boundaries with it: the new shape is
 /// snapped onto the siblings' boundaries, clipped to the community; every sibling loses what the
 /// grid gains; each piece of land the grid gives up goes to the sibling that shares the longest
@@ -103,9 +106,19 @@ pub fn adjust(
             "{key}: geometry: nothing of it lies inside its community"
         )]);
     }
-    // What every sibling keeps, and the land the grid gives up.
-    let mut kept: Vec<MultiPolygon<f64>> =
-        sib_shapes.iter().map(|s| s.difference(&shape)).collect();
+    // What every sibling keeps, and the land the grid gives up. A sibling the grid does not reach
+    // into keeps its geometry untouched: a boolean operation on it would still move its vertices
+    // by rounding noise (areas off by 1e-4 m²), give it a new version and make other planners'
+    // edits of it fail as stale.
+    let mut changed: Vec<bool> = sib_shapes
+        .iter()
+        .map(|s| area_m2(&s.intersection(&shape)) > UNTOUCHED_M2)
+        .collect();
+    let mut kept: Vec<MultiPolygon<f64>> = sib_shapes
+        .iter()
+        .zip(&changed)
+        .map(|(s, &c)| if c { s.difference(&shape) } else { s.clone() })
+        .collect();
     let given_up = old_shape.difference(&shape);
     let mut orphans = Vec::new();
     for piece in given_up.0 {
@@ -116,7 +129,10 @@ pub fn adjust(
             .filter(|(_, len)| *len > 0.0)
             .max_by(|a, b| a.1.total_cmp(&b.1));
         match best {
-            Some((i, _)) => kept[i] = on_grid(kept[i].union(&MultiPolygon(vec![piece]))),
+            Some((i, _)) => {
+                kept[i] = on_grid(kept[i].union(&MultiPolygon(vec![piece])));
+                changed[i] = true;
+            }
             None => orphans.push(piece),
         }
     }
@@ -131,8 +147,8 @@ pub fn adjust(
         geometry: geo::Geometry::MultiPolygon(shape).simplified(),
         ..edited
     }];
-    for ((sib, before), after) in sibs.into_iter().zip(&sib_shapes).zip(kept) {
-        if (area_m2(&after) - area_m2(before)).abs() < 1e-6 && after.0.len() == before.0.len() {
+    for ((sib, after), changed) in sibs.into_iter().zip(kept).zip(changed) {
+        if !changed {
             continue;
         }
         if after.0.is_empty() {
