@@ -18,4 +18,5 @@ pub mod snapshot;
 pub mod spatial;
 pub mod store;
 pub mod tiles;
+pub mod views;
 pub mod web;

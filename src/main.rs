@@ -345,9 +345,14 @@ async fn main() -> Result<()> {
                 households_max: *households_max,
                 as_of: None,
             };
-            let report =
-                api::reports::make_report(store.as_ref(), snapshot, options, as_of.as_deref())
-                    .await?;
+            let report = api::reports::make_report(
+                store.as_ref(),
+                snapshot,
+                &gridmap::views::ViewCache::new(1),
+                options,
+                as_of.as_deref(),
+            )
+            .await?;
             let text = coverage::render::render(&report, *format)?;
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
@@ -432,6 +437,7 @@ async fn serve(
             tolerance_m: edit.edit_tolerance,
             ..Default::default()
         }),
+        views: Default::default(),
     };
     if let Some(url) = &cli.database_url {
         let pool = sqlx::postgres::PgPoolOptions::new()

@@ -52,6 +52,9 @@ both_stores!(
     closed_reads_need_a_viewer,
     credential_store_contract,
     adjust_split_and_merge_keep_the_partition_clean,
+    dry_runs_preview_and_write_nothing,
+    plans_stage_preview_apply_and_discard,
+    as_of_shows_the_map_as_it_was,
 );
 
 const SUBDISTRICT: &str = "410105001";
@@ -136,6 +139,7 @@ async fn setup(
         store,
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
         tiles: Default::default(),
+        views: Default::default(),
         edit: Arc::new(EditState {
             open_reads,
             ..Default::default()
@@ -1108,6 +1112,7 @@ async fn an_edit_reaches_another_process_through_notify(pool: sqlx::PgPool) {
         store: store_b,
         snapshot: Arc::new(SnapshotCell::new(snapshot_b)),
         tiles: Default::default(),
+        views: Default::default(),
         edit: Default::default(),
     };
     let app_b = api::app(state_b.clone());
@@ -1419,4 +1424,717 @@ async fn openapi_describes_every_editing_endpoint() {
         }
     }
     assert!(a.body["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+/// The geodesic area of a lon/lat rectangle, computed by geo directly (not through gridmap).
+fn rect_area(x0: f64, y0: f64, x1: f64, y1: f64) -> f64 {
+    use geo::GeodesicArea;
+    match rect(x0, y0, x1, y1) {
+        geo::Geometry::Polygon(p) => p.geodesic_area_unsigned(),
+        _ => unreachable!(),
+    }
+}
+
+fn close_to(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-3 * b.abs().max(1.0)
+}
+
+async fn dry_runs_preview_and_write_nothing(store: Arc<dyn Store>) {
+    let (app, state, planner, viewer) = setup(store, true).await;
+    let before = store_state(state.store.as_ref()).await;
+    let grid = format!("/v1/features/party_grid/{GRID1}");
+    let body = grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.66, 34.8));
+
+    // Credentials, versions and rules are checked as for the real edit.
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("{grid}?dry_run=true&neighbours=adjust"),
+            Some(&viewer),
+            Some("\"1\""),
+            Some(body.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("{grid}?dry_run=true&neighbours=adjust"),
+            Some(&planner),
+            Some("\"7\""),
+            Some(body.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::PRECONDITION_FAILED, "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("{grid}?dry_run=true"),
+            Some(&planner),
+            Some("\"1\""),
+            Some(body.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an overlap without adjust: {}",
+        a.body
+    );
+    assert!(
+        a.body["error"]["details"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains(GRID2),
+        "{}",
+        a.body
+    );
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("{grid}?dry_run=maybe"),
+            Some(&planner),
+            Some("\"1\""),
+            Some(body.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+
+    // Moving the shared boundary east: grid 1 gains the strip grid 2 loses; no gap either side.
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("{grid}?dry_run=true&neighbours=adjust"),
+            Some(&planner),
+            Some("\"1\""),
+            Some(body),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["dry_run"], true);
+    let strip = rect_area(113.65, 34.7, 113.66, 34.8);
+    let changes = a.body["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{}", a.body);
+    let change = |code: &str| changes.iter().find(|c| c["code"] == code).unwrap();
+    assert_eq!(change(GRID1)["action"], "update");
+    assert!(
+        close_to(change(GRID1)["area_gained_m2"].as_f64().unwrap(), strip),
+        "{} vs {strip}",
+        change(GRID1)
+    );
+    assert!(
+        close_to(change(GRID2)["area_lost_m2"].as_f64().unwrap(), strip),
+        "{}",
+        change(GRID2)
+    );
+    assert_eq!(change(GRID2)["area_gained_m2"].as_f64().unwrap(), 0.0);
+    assert_eq!(a.body["coverage"]["communities"], json!([COMMUNITY]));
+    for side in ["before", "after"] {
+        assert_eq!(a.body["coverage"][side]["gaps"], 0, "{side}: {}", a.body);
+        assert_eq!(
+            a.body["coverage"][side]["overlaps"], 0,
+            "{side}: {}",
+            a.body
+        );
+    }
+    assert_eq!(
+        store_state(state.store.as_ref()).await,
+        before,
+        "a dry run writes nothing"
+    );
+
+    // Deleting grid 2 would leave its whole area a gap.
+    let a = send(
+        &app,
+        req(
+            "DELETE",
+            &format!("/v1/features/party_grid/{GRID2}?dry_run=true"),
+            Some(&planner),
+            Some("\"1\""),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["changes"][0]["action"], "delete");
+    assert!(a.body["changes"][0]["feature"].is_null());
+    let after = &a.body["coverage"]["after"];
+    assert_eq!(after["gaps"], 1, "{}", a.body);
+    let half = rect_area(113.65, 34.7, 113.7, 34.8);
+    assert!(
+        close_to(after["gap_area_m2"].as_f64().unwrap(), half),
+        "{after} vs {half}"
+    );
+    let g2 = a.body["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["code"] == GRID2)
+        .unwrap()
+        .clone();
+    assert!(
+        g2["households_after"].is_null() && !g2["households_before"].is_null(),
+        "{g2}"
+    );
+
+    // Split and merge preview too.
+    let line =
+        json!({"line": {"type": "LineString", "coordinates": [[113.62, 34.69], [113.62, 34.81]]}});
+    let a = send(
+        &app,
+        req(
+            "POST",
+            &format!("{grid}/split?dry_run=true"),
+            Some(&planner),
+            Some("\"1\""),
+            Some(line),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let actions: Vec<&str> = a.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["update", "create"], "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "POST",
+            "/v1/features/party_grid/merge?dry_run=true",
+            Some(&planner),
+            None,
+            Some(json!({"codes": [GRID1, GRID2]})),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["coverage"]["after"]["party_grids"], 1, "{}", a.body);
+    assert_eq!(
+        store_state(state.store.as_ref()).await,
+        before,
+        "no dry run wrote anything"
+    );
+}
+
+async fn plans_stage_preview_apply_and_discard(store: Arc<dyn Store>) {
+    let (app, state, planner, viewer) = setup(store, true).await;
+    let live0 = store_state(state.store.as_ref()).await;
+
+    let a = send(
+        &app,
+        req(
+            "POST",
+            "/v1/plans",
+            Some(&viewer),
+            None,
+            Some(json!({"name": "调整一、二网格"})),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "POST",
+            "/v1/plans",
+            Some(&planner),
+            None,
+            Some(json!({"name": " "})),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "POST",
+            "/v1/plans",
+            Some(&planner),
+            None,
+            Some(json!({"name": "调整一、二网格"})),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let id = a.body["plan"]["id"].as_i64().unwrap();
+    assert_eq!(a.body["plan"]["status"], "open");
+    assert_eq!(a.body["plan"]["author"], "planner-1");
+
+    // Stage a shared-boundary move, then move it again: the plan keeps one edit per feature,
+    // based on the live version it first saw.
+    let grid = format!("/v1/features/party_grid/{GRID1}");
+    let staged = format!("{grid}?plan={id}&neighbours=adjust");
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("{grid}?plan=999&neighbours=adjust"),
+            Some(&planner),
+            Some("\"1\""),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.66, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &staged,
+            Some(&planner),
+            Some("\"1\""),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.66, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["edits"].as_array().unwrap().len(), 2, "{}", a.body);
+    assert_eq!(
+        store_state(state.store.as_ref()).await,
+        live0,
+        "staging leaves the live map alone"
+    );
+    let live = send(&app, req("GET", &grid, None, None, None)).await;
+    assert_eq!(live.headers[header::ETAG], "\"1\"");
+    let planned = send(
+        &app,
+        req(
+            "GET",
+            &format!("{grid}?plan={id}"),
+            Some(&planner),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(planned.status, StatusCode::OK, "{}", planned.body);
+    assert_eq!(planned.headers[header::ETAG], "\"2\"");
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &staged,
+            Some(&planner),
+            Some("\"1\""),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.67, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::PRECONDITION_FAILED,
+        "the plan's version is 2 now: {}",
+        a.body
+    );
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &staged,
+            Some(&planner),
+            Some("\"2\""),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.67, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let edits = a.body["edits"].as_array().unwrap();
+    assert_eq!(edits.len(), 2, "{}", a.body);
+    assert!(
+        edits
+            .iter()
+            .all(|e| e["base_version"] == 1 && e["live_version"] == 1),
+        "{}",
+        a.body
+    );
+
+    // The preview: the strip moves, nothing conflicts, the partition stays clean.
+    let a = send(
+        &app,
+        req(
+            "GET",
+            &format!("/v1/plans/{id}/preview"),
+            Some(&planner),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["conflicts"], json!([]));
+    let strip = rect_area(113.65, 34.7, 113.67, 34.8);
+    let gained = a.body["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == GRID1)
+        .unwrap()["area_gained_m2"]
+        .as_f64()
+        .unwrap();
+    assert!(close_to(gained, strip), "{gained} vs {strip}");
+    assert_eq!(a.body["coverage"]["after"]["gaps"], 0, "{}", a.body);
+    assert_eq!(a.body["coverage"]["after"]["overlaps"], 0, "{}", a.body);
+    assert!(
+        a.body["grids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["code"] == GRID2),
+        "{}",
+        a.body
+    );
+
+    // Apply: one change set, the live map moves, the plan is closed.
+    let a = send(
+        &app,
+        req(
+            "POST",
+            &format!("/v1/plans/{id}/apply"),
+            Some(&viewer),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = send(
+        &app,
+        req(
+            "POST",
+            &format!("/v1/plans/{id}/apply"),
+            Some(&planner),
+            None,
+            Some(json!({"message": "按计划调整"})),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["plan"]["status"], "applied");
+    let snap = state.snapshot.current();
+    let x = |code: &str, max: bool| {
+        let b =
+            geo::BoundingRect::bounding_rect(&snap.find(Layer::PartyGrid, code).unwrap().geometry)
+                .unwrap();
+        if max { b.max().x } else { b.min().x }
+    };
+    assert!(near(x(GRID1, true), 113.67) && near(x(GRID2, false), 113.67));
+    assert!(clean(coverage(&app).await), "{:?}", coverage(&app).await);
+    let revs = state.store.revisions(None, live0.1, 100).await.unwrap();
+    assert_eq!(revs.len(), 2);
+    assert_eq!(revs[0].changeset, revs[1].changeset, "one transaction");
+    assert_eq!(revs[0].message, "按计划调整");
+    assert_eq!(a.body["plan"]["changeset"], revs[0].changeset);
+    let a = send(
+        &app,
+        req(
+            "POST",
+            &format!("/v1/plans/{id}/apply"),
+            Some(&planner),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::CONFLICT,
+        "applied once only: {}",
+        a.body
+    );
+
+    // A plan whose features change live underneath is refused, with the reasons, and writes
+    // nothing; it can be discarded.
+    let a = send(
+        &app,
+        req(
+            "POST",
+            "/v1/plans",
+            Some(&planner),
+            None,
+            Some(json!({"name": "second"})),
+        ),
+    )
+    .await;
+    let id2 = a.body["plan"]["id"].as_i64().unwrap();
+    let v1 = send(&app, req("GET", &grid, None, None, None))
+        .await
+        .headers[header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("{grid}?plan={id2}&neighbours=adjust"),
+            Some(&planner),
+            Some(&v1),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.68, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let v2 = send(
+        &app,
+        req(
+            "GET",
+            &format!("/v1/features/party_grid/{GRID2}"),
+            None,
+            None,
+            None,
+        ),
+    )
+    .await;
+    let mut renamed = v2.body.clone();
+    renamed["properties"]["name"] = json!("二网格（改名）");
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("/v1/features/party_grid/{GRID2}"),
+            Some(&planner),
+            Some(v2.headers[header::ETAG].to_str().unwrap()),
+            Some(renamed),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "GET",
+            &format!("/v1/plans/{id2}/preview"),
+            Some(&planner),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.body["conflicts"].as_array().unwrap().len(),
+        1,
+        "{}",
+        a.body
+    );
+    let live1 = store_state(state.store.as_ref()).await;
+    let a = send(
+        &app,
+        req(
+            "POST",
+            &format!("/v1/plans/{id2}/apply"),
+            Some(&planner),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert_eq!(error_code(&a), "stale_plan");
+    let reasons = a.body["error"]["details"]["reasons"].as_array().unwrap();
+    assert!(
+        reasons.len() == 1 && reasons[0].as_str().unwrap().contains(GRID2),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        store_state(state.store.as_ref()).await,
+        live1,
+        "a refused apply writes nothing"
+    );
+    let a = send(
+        &app,
+        req(
+            "DELETE",
+            &format!("/v1/plans/{id2}"),
+            Some(&planner),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["plan"]["status"], "discarded");
+    let a = send(
+        &app,
+        req(
+            "DELETE",
+            &format!("/v1/plans/{id2}"),
+            Some(&planner),
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("{grid}?plan={id2}"),
+            Some(&planner),
+            Some("\"1\""),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.68, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::CONFLICT,
+        "a closed plan takes no edits: {}",
+        a.body
+    );
+    let a = send(&app, req("GET", "/v1/plans", Some(&planner), None, None)).await;
+    let statuses: Vec<&str> = a
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["discarded", "applied"]);
+    assert_eq!(store_state(state.store.as_ref()).await, live1);
+}
+
+/// The tile of zoom `z` holding (lon, lat) (Web Mercator, rows from the north).
+fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let r = lat.to_radians();
+    let y =
+        ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
+    (x, y)
+}
+
+async fn tile_bytes(app: &axum::Router, uri: &str) -> (StatusCode, Vec<u8>) {
+    let resp = app
+        .clone()
+        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    (
+        status,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+async fn as_of_shows_the_map_as_it_was(store: Arc<dyn Store>) {
+    let (app, _state, planner, _) = setup(store, true).await;
+    let (x, y) = tile_of(113.655, 34.75, 14);
+    let tile = format!("/tiles/14/{x}/{y}.mvt");
+    let (status, before_tile) = tile_bytes(&app, &tile).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!before_tile.is_empty());
+    let point = "/v1/lookup?lon=113.655&lat=34.75";
+    let a = send(&app, req("GET", point, None, None, None)).await;
+    assert_eq!(a.body["party_grid"]["code"], GRID2, "{}", a.body);
+
+    // A moment after the seed and before the edit (commit times are kept to the microsecond).
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let between = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let a = send(
+        &app,
+        req(
+            "PUT",
+            &format!("/v1/features/party_grid/{GRID1}?neighbours=adjust"),
+            Some(&planner),
+            Some("\"1\""),
+            Some(grid_body(GRID1, "g1", rect_json(113.6, 34.7, 113.66, 34.8))),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let a = send(&app, req("GET", point, None, None, None)).await;
+    assert_eq!(a.body["party_grid"]["code"], GRID1, "live: {}", a.body);
+    let (_, live_tile) = tile_bytes(&app, &tile).await;
+    assert_ne!(live_tile, before_tile, "the edit changed the tile");
+
+    let enc = between.replace(':', "%3A").replace('+', "%2B");
+    let a = send(
+        &app,
+        req("GET", &format!("{point}&as_of={enc}"), None, None, None),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        a.body["party_grid"]["code"], GRID2,
+        "as of before the edit: {}",
+        a.body
+    );
+    let (status, then_tile) = tile_bytes(&app, &format!("{tile}?as_of={enc}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        then_tile, before_tile,
+        "the past tile is the tile as it was"
+    );
+    let batch = Request::builder()
+        .method("POST")
+        .uri(format!("/v1/lookup?as_of={enc}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"points": [{"id": "p", "lon": 113.655, "lat": 34.75}]}).to_string(),
+        ))
+        .unwrap();
+    let a = send(&app, batch).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        a.body["results"][0]["party_grid"]["code"], GRID2,
+        "{}",
+        a.body
+    );
+    // Before anything was committed there was no map; a bad date is a 400 naming as_of.
+    let a = send(
+        &app,
+        req(
+            "GET",
+            &format!("{point}&as_of=2000-01-01"),
+            None,
+            None,
+            None,
+        ),
+    )
+    .await;
+    assert!(
+        a.body["party_grid"].is_null() && a.body["community"].is_null(),
+        "{}",
+        a.body
+    );
+    for uri in [
+        format!("{point}&as_of=yesterday"),
+        format!("{tile}?as_of=yesterday"),
+    ] {
+        let a = send(&app, req("GET", &uri, None, None, None)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}: {}", a.body);
+        assert!(
+            a.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("as_of")
+        );
+    }
+    let (status, _) = tile_bytes(&app, &format!("{tile}?v=1")).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "unknown tile parameters are refused"
+    );
 }

@@ -210,6 +210,7 @@ async fn app_with_cell() -> (axum::Router, Arc<SnapshotCell>, tempfile::TempDir)
     let cell = Arc::new(SnapshotCell::new(common::demo_snapshot()));
     let state = AppState {
         tiles: Default::default(),
+        views: Default::default(),
         edit: Default::default(),
         store,
         snapshot: cell.clone(),

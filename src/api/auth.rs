@@ -118,6 +118,29 @@ pub struct SignIn {
     pub password: String,
 }
 
+/// Who is signed in (by session cookie or bearer token).
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    /// viewer, planner or admin.
+    pub role: String,
+}
+
+/// The caller named by the request's credentials: 401 when there are none.
+#[utoipa::path(get, path = "/v1/session", tag = "editing",
+    responses((status = 200, description = "who is signed in", body = Me),
+              (status = 401, description = "nobody: no credentials, or expired ones", body = ErrorResponse)))]
+pub async fn get_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Me>, ApiError> {
+    let p = require(&state, &headers, Role::Viewer).await?;
+    Ok(Json(Me {
+        name: p.name,
+        role: p.role.as_str().into(),
+    }))
+}
+
 /// Sign in with a planner account's name and password: sets the `gridmap_session` cookie
 /// (`HttpOnly; SameSite=Strict; Path=/`, 12 hours).
 #[utoipa::path(post, path = "/v1/session", tag = "editing",

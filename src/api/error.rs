@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::store::StoreError;
+use crate::views::AsOfError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -37,6 +38,13 @@ pub enum ApiError {
     /// 409: the request clashes with existing data (a taken code or name).
     #[error("{0}")]
     Conflict(String),
+    /// 409 with reasons: a plan whose features changed underneath it; `details.reasons` names
+    /// each.
+    #[error("{message}")]
+    Stale {
+        message: String,
+        reasons: Vec<String>,
+    },
     /// 428: a write without `If-Match`.
     #[error("{0}")]
     PreconditionRequired(String),
@@ -124,6 +132,12 @@ impl ApiError {
             ApiError::Store(StoreError::Conflict(m)) => {
                 (StatusCode::CONFLICT, "conflict", m.clone(), Value::Null)
             }
+            ApiError::Stale { message, reasons } => (
+                StatusCode::CONFLICT,
+                "stale_plan",
+                message.clone(),
+                serde_json::json!({ "reasons": reasons }),
+            ),
             ApiError::PreconditionRequired(m) => (
                 StatusCode::PRECONDITION_REQUIRED,
                 "precondition_required",
@@ -218,4 +232,14 @@ pub async fn not_found(uri: axum::http::Uri) -> ApiError {
 /// A known path with the wrong method is a JSON 405.
 pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
     ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+impl From<AsOfError> for ApiError {
+    fn from(e: AsOfError) -> ApiError {
+        match e {
+            AsOfError::BadDate(e) => ApiError::bad_request("invalid_parameter", e.to_string()),
+            AsOfError::Store(e) => ApiError::Store(e),
+            AsOfError::Failed(m) => ApiError::Internal(m),
+        }
+    }
 }

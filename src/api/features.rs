@@ -24,13 +24,16 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use std::sync::Arc;
+
 use super::AppState;
 use super::auth::require;
 use super::error::{ApiError, ErrorResponse, query_pairs};
 use crate::auth::{Principal, Role};
-use crate::edit::{self, EditOptions};
+use crate::edit::{self, EditOptions, preview};
 use crate::io::geojson::RESERVED_KEYS;
 use crate::model::{Change, ChangeSet, Feature, FeatureDraft, FeatureKey, Layer, Properties};
+use crate::snapshot::Snapshot;
 
 /// The editing routes, merged into the app's router.
 pub fn router() -> Router<AppState> {
@@ -46,7 +49,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/features/party_grid/merge", post(post_merge))
         .route(
             "/v1/session",
-            post(super::auth::post_session).delete(super::auth::delete_session),
+            post(super::auth::post_session)
+                .delete(super::auth::delete_session)
+                .get(super::auth::get_session),
         )
 }
 
@@ -104,20 +109,37 @@ struct EditQuery {
     /// `?neighbours=adjust`: move shared boundaries with the edit.
     adjust: bool,
     message: Option<String>,
+    /// `?dry_run=true`: check and preview, write nothing.
+    dry_run: bool,
+    /// `?plan=ID`: stage the edit in a plan instead of the live map.
+    plan: Option<i64>,
+}
+
+fn flag(k: &str, v: &str) -> Result<bool, ApiError> {
+    v.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_parameter",
+            format!("{k}: expected true or false, found {v:?}"),
+        )
+    })
+}
+
+fn plan_id(v: &str) -> Result<i64, ApiError> {
+    v.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_parameter",
+            format!("plan: expected a plan id (a number), found {v:?}"),
+        )
+    })
 }
 
 fn edit_query(raw: Option<String>) -> Result<EditQuery, ApiError> {
     let mut q = EditQuery::default();
     for (k, v) in query_pairs(raw)? {
         match k.as_str() {
-            "allow_overlap" => {
-                q.allow_overlap = v.parse().map_err(|_| {
-                    ApiError::bad_request(
-                        "invalid_parameter",
-                        format!("allow_overlap: expected true or false, found {v:?}"),
-                    )
-                })?
-            }
+            "allow_overlap" => q.allow_overlap = flag(&k, &v)?,
+            "dry_run" => q.dry_run = flag(&k, &v)?,
+            "plan" => q.plan = Some(plan_id(&v)?),
             "message" => q.message = Some(v),
             "neighbours" | "neighbors" if v == "adjust" => q.adjust = true,
             "neighbours" | "neighbors" => {
@@ -130,7 +152,7 @@ fn edit_query(raw: Option<String>) -> Result<EditQuery, ApiError> {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
                     format!(
-                        "unknown query parameter {other:?} (expected allow_overlap, neighbours, message)"
+                        "unknown query parameter {other:?} (expected allow_overlap, neighbours, message, dry_run, plan)"
                     ),
                 ));
             }
@@ -242,18 +264,18 @@ fn parse_input(layer: Layer, path_code: Option<&str>, body: &[u8]) -> Result<Inp
 /// Validate drafts against the current snapshot; 422 with every reason when any fails.
 fn validate(
     state: &AppState,
+    snapshot: &Snapshot,
     drafts: &[&FeatureDraft],
     replacing: &[&str],
     allow_overlap: bool,
 ) -> Result<(), ApiError> {
-    let snapshot = state.snapshot.current();
     let opts = EditOptions {
         tolerance_m: state.edit.tolerance_m,
         allow_overlap,
     };
     let reasons: Vec<String> = drafts
         .iter()
-        .flat_map(|d| edit::check(&snapshot, d, replacing, opts))
+        .flat_map(|d| edit::check(snapshot, d, replacing, opts))
         .collect();
     if reasons.is_empty() {
         Ok(())
@@ -287,10 +309,49 @@ async fn commit(
     Ok(())
 }
 
-fn current(state: &AppState, key: &FeatureKey) -> Result<Feature, ApiError> {
-    state
-        .snapshot
-        .current()
+/// Commit the changes; or, with `?dry_run=true`, preview them against `view` and write nothing;
+/// or, with `?plan=ID`, stage them in the plan. `Some(response)` answers a dry run or a staging;
+/// `None` means committed, and the caller answers with the live result.
+async fn finish(
+    state: &AppState,
+    who: &Principal,
+    message: String,
+    changes: Vec<Change>,
+    q: &EditQuery,
+    view: &Arc<Snapshot>,
+) -> Result<Option<Response>, ApiError> {
+    if q.dry_run {
+        let view = view.clone();
+        let preview = tokio::task::spawn_blocking(move || preview::preview(&view, &changes))
+            .await
+            .map_err(|e| ApiError::Internal(format!("dry run: {e}")))?;
+        let mut body = serde_json::to_value(preview).unwrap_or_default();
+        if let Some(o) = body.as_object_mut() {
+            o.insert("dry_run".into(), Value::Bool(true));
+            if let Some(id) = q.plan {
+                o.insert("plan".into(), Value::from(id));
+            }
+        }
+        return Ok(Some(Json(body).into_response()));
+    }
+    if let Some(id) = q.plan {
+        let plan = super::plans::stage(state, who, id, changes).await?;
+        return Ok(Some(Json(plan).into_response()));
+    }
+    commit(state, who, message, changes).await?;
+    Ok(None)
+}
+
+/// The snapshot an edit is checked against: the live one, or a plan's view of it.
+async fn view(state: &AppState, q: &EditQuery) -> Result<Arc<Snapshot>, ApiError> {
+    match q.plan {
+        None => Ok(state.snapshot.current()),
+        Some(id) => super::plans::view(state, id).await,
+    }
+}
+
+fn current(snapshot: &Snapshot, key: &FeatureKey) -> Result<Feature, ApiError> {
+    snapshot
         .get(key)
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("{key}: no such feature")))
@@ -299,20 +360,43 @@ fn current(state: &AppState, key: &FeatureKey) -> Result<Feature, ApiError> {
 /// One feature as a GeoJSON Feature, with its version as `ETag`.
 #[utoipa::path(get, path = "/v1/features/{layer}/{code}", tag = "editing",
     params(("layer" = String, Path, description = "A layer id, e.g. party_grid"),
-           ("code" = String, Path, description = "The feature's code")),
+           ("code" = String, Path, description = "The feature's code"),
+           ("plan" = Option<i64>, Query, description = "the feature as a plan would leave it (needs a planner)")),
     responses((status = 200, description = "GeoJSON Feature; ETag is its version", content_type = "application/geo+json"),
               (status = 401, description = "reads need a viewer and none was given", body = ErrorResponse),
               (status = 404, description = "no such layer or feature", body = ErrorResponse)))]
 pub async fn get_feature(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path((layer, code)) = path?;
     let key = FeatureKey {
         layer: layer_of(&layer)?,
         code,
     };
-    Ok(with_etag(StatusCode::OK, &current(&state, &key)?))
+    let mut plan = None;
+    for (k, v) in query_pairs(raw)? {
+        match k.as_str() {
+            "plan" => plan = Some(plan_id(&v)?),
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown query parameter {other:?} (expected plan)"),
+                ));
+            }
+        }
+    }
+    let snapshot = match plan {
+        None => state.snapshot.current(),
+        Some(id) => {
+            // A plan's view is the planners' business.
+            require(&state, &headers, Role::Planner).await?;
+            super::plans::view(&state, id).await?
+        }
+    };
+    Ok(with_etag(StatusCode::OK, &current(&snapshot, &key)?))
 }
 
 /// Create a feature (needs a planner). Body: a GeoJSON Feature with `properties.code`, `name`,
@@ -320,7 +404,9 @@ pub async fn get_feature(
 #[utoipa::path(post, path = "/v1/features/{layer}", tag = "editing",
     params(("layer" = String, Path, description = "A layer id"),
            ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
-           ("message" = Option<String>, Query, description = "the change message (else the body's message, else X-Change-Message)")),
+           ("message" = Option<String>, Query, description = "the change message (else the body's message, else X-Change-Message)"),
+           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
+           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
     request_body(content = Object, content_type = "application/geo+json"),
     responses((status = 201, description = "created; Location and ETag set", content_type = "application/geo+json"),
               (status = 400, description = "not a readable feature", body = ErrorResponse),
@@ -342,33 +428,33 @@ pub async fn post_feature(
     let body = body.map_err(ApiError::from_body_rejection)?;
     let input = parse_input(layer, None, &body)?;
     let key = input.draft.key();
-    if state.snapshot.current().get(&key).is_some() {
+    let snapshot = view(&state, &q).await?;
+    if snapshot.get(&key).is_some() {
         return Err(ApiError::Conflict(format!("{key} exists already")));
     }
-    validate(&state, &[&input.draft], &[], q.allow_overlap)?;
+    validate(&state, &snapshot, &[&input.draft], &[], q.allow_overlap)?;
     let msg = message(
         input.message.as_deref(),
         &q,
         &headers,
         format!("create {key}"),
     );
-    commit(
-        &state,
-        &who,
-        msg,
-        vec![Change::Upsert {
-            draft: input.draft,
-            expected_version: Some(0),
-        }],
-    )
-    .await
-    .map_err(|e| match e {
-        ApiError::Store(crate::store::StoreError::VersionConflict { .. }) => {
-            ApiError::Conflict(format!("{key} exists already"))
-        }
-        e => e,
-    })?;
-    let f = current(&state, &key)?;
+    let changes = vec![Change::Upsert {
+        draft: input.draft,
+        expected_version: Some(0),
+    }];
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot)
+        .await
+        .map_err(|e| match e {
+            ApiError::Store(crate::store::StoreError::VersionConflict { .. }) => {
+                ApiError::Conflict(format!("{key} exists already"))
+            }
+            e => e,
+        })?
+    {
+        return Ok(r);
+    }
+    let f = current(&state.snapshot.current(), &key)?;
     let mut r = with_etag(StatusCode::CREATED, &f);
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/features/{}/{}", key.layer, key.code)) {
         r.headers_mut().insert(header::LOCATION, loc);
@@ -382,7 +468,9 @@ pub async fn post_feature(
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the ETag (version) the edit is based on"),
            ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
-           ("message" = Option<String>, Query, description = "the change message")),
+           ("message" = Option<String>, Query, description = "the change message"),
+           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
+           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
     request_body(content = Object, content_type = "application/geo+json"),
     responses((status = 200, description = "replaced; the new ETag", content_type = "application/geo+json"),
               (status = 400, description = "not a readable feature", body = ErrorResponse),
@@ -404,7 +492,8 @@ pub async fn put_feature(
     let layer = layer_of(&layer)?;
     let q = edit_query(raw)?;
     let key = FeatureKey { layer, code };
-    current(&state, &key)?;
+    let snapshot = view(&state, &q).await?;
+    let old = current(&snapshot, &key)?;
     let version = if_match(&headers)?;
     let body = body.map_err(ApiError::from_body_rejection)?;
     let input = parse_input(layer, Some(&key.code), &body)?;
@@ -421,29 +510,48 @@ pub async fn put_feature(
                 "neighbours=adjust applies to party grids only",
             ));
         }
-        let snapshot = state.snapshot.current();
-        let old = current(&state, &key)?;
         // Validate the grid as drawn first (geometry, code, parent), overlaps aside: the adjust
         // removes them.
-        validate(&state, &[&input.draft], &[], true)?;
+        validate(&state, &snapshot, &[&input.draft], &[], true)?;
         let drafts = edit::topology::adjust(&snapshot, &old, input.draft, state.edit.tolerance_m)
             .map_err(refusal)?;
+        stale(&old, version)?;
         let changes = versioned(&snapshot, drafts, Some(version));
-        commit(&state, &who, msg, changes).await?;
-        return Ok(with_etag(StatusCode::OK, &current(&state, &key)?));
+        if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+            return Ok(r);
+        }
+        return Ok(with_etag(
+            StatusCode::OK,
+            &current(&state.snapshot.current(), &key)?,
+        ));
     }
-    validate(&state, &[&input.draft], &[], q.allow_overlap)?;
-    commit(
-        &state,
-        &who,
-        msg,
-        vec![Change::Upsert {
-            draft: input.draft,
-            expected_version: Some(version),
-        }],
-    )
-    .await?;
-    Ok(with_etag(StatusCode::OK, &current(&state, &key)?))
+    validate(&state, &snapshot, &[&input.draft], &[], q.allow_overlap)?;
+    stale(&old, version)?;
+    let changes = vec![Change::Upsert {
+        draft: input.draft,
+        expected_version: Some(version),
+    }];
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+        return Ok(r);
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        &current(&state.snapshot.current(), &key)?,
+    ))
+}
+
+/// A dry run or a plan writes nothing to the store, which would catch a stale version: check it
+/// here against the view (the store still checks a live commit inside its transaction).
+fn stale(f: &Feature, if_match: i64) -> Result<(), ApiError> {
+    if f.version == if_match {
+        Ok(())
+    } else {
+        Err(ApiError::Store(crate::store::StoreError::VersionConflict {
+            key: f.key(),
+            expected: if_match,
+            actual: f.version,
+        }))
+    }
 }
 
 /// Delete a feature (needs a planner and `If-Match`).
@@ -451,7 +559,9 @@ pub async fn put_feature(
     params(("layer" = String, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the ETag (version) the delete is based on"),
-           ("message" = Option<String>, Query, description = "the change message")),
+           ("message" = Option<String>, Query, description = "the change message"),
+           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
+           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
     responses((status = 204, description = "deleted"),
               (status = 401, description = "no credentials", body = ErrorResponse),
               (status = 403, description = "not a planner", body = ErrorResponse),
@@ -471,19 +581,18 @@ pub async fn delete_feature(
         layer: layer_of(&layer)?,
         code,
     };
-    current(&state, &key)?;
+    let snapshot = view(&state, &q).await?;
+    let old = current(&snapshot, &key)?;
     let version = if_match(&headers)?;
+    stale(&old, version)?;
     let msg = message(None, &q, &headers, format!("delete {key}"));
-    commit(
-        &state,
-        &who,
-        msg,
-        vec![Change::Delete {
-            key,
-            expected_version: Some(version),
-        }],
-    )
-    .await?;
+    let changes = vec![Change::Delete {
+        key,
+        expected_version: Some(version),
+    }];
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+        return Ok(r);
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -569,7 +678,9 @@ pub struct RevertTo {
     params(("layer" = String, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the current ETag (\"0\" when deleted)"),
-           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids")),
+           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
+           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
+           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
     request_body = RevertTo,
     responses((status = 200, description = "reverted; the feature", content_type = "application/geo+json"),
               (status = 204, description = "reverted to a deleted state"),
@@ -614,10 +725,19 @@ pub async fn post_revert(
         &headers,
         format!("revert {key} to revision {}", to.revision),
     );
+    let snapshot = view(&state, &q).await?;
+    let held = snapshot.get(&key).map_or(0, |f| f.version);
+    if held != version {
+        return Err(ApiError::Store(crate::store::StoreError::VersionConflict {
+            key,
+            expected: version,
+            actual: held,
+        }));
+    }
     let change = match revision.new {
         Some(f) => {
             let draft = FeatureDraft::from(f);
-            validate(&state, &[&draft], &[], q.allow_overlap)?;
+            validate(&state, &snapshot, &[&draft], &[], q.allow_overlap)?;
             Change::Upsert {
                 draft,
                 expected_version: Some(version),
@@ -628,7 +748,9 @@ pub async fn post_revert(
             expected_version: Some(version),
         },
     };
-    commit(&state, &who, msg, vec![change]).await?;
+    if let Some(r) = finish(&state, &who, msg, vec![change], &q, &snapshot).await? {
+        return Ok(r);
+    }
     match state.snapshot.current().get(&key) {
         Some(f) => Ok(with_etag(StatusCode::OK, f)),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -681,7 +803,9 @@ pub struct SplitBody {
 /// `If-Match`.
 #[utoipa::path(post, path = "/v1/features/party_grid/{code}/split", tag = "editing",
     params(("code" = String, Path, description = "The party grid's code"),
-           ("If-Match" = String, Header, description = "the grid's ETag")),
+           ("If-Match" = String, Header, description = "the grid's ETag"),
+           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
+           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
     request_body = SplitBody,
     responses((status = 201, description = "the two grids as a FeatureCollection; Location names the new one", content_type = "application/geo+json"),
               (status = 400, description = "bad body", body = ErrorResponse),
@@ -694,6 +818,7 @@ pub struct SplitBody {
 pub async fn post_split(
     State(state): State<AppState>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Result<Json<SplitBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -703,8 +828,11 @@ pub async fn post_split(
         layer: Layer::PartyGrid,
         code,
     };
-    let grid = current(&state, &key)?;
+    let q = edit_query(raw)?;
+    let snapshot = view(&state, &q).await?;
+    let grid = current(&snapshot, &key)?;
     let version = if_match(&headers)?;
+    stale(&grid, version)?;
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request(
             "invalid_body",
@@ -717,7 +845,6 @@ pub async fn post_split(
         .ok_or_else(|| {
             ApiError::bad_request("invalid_body", "line: expected a GeoJSON LineString")
         })?;
-    let snapshot = state.snapshot.current();
     let parent = grid.parent.clone().unwrap_or_default();
     let new_code = edit::next_code(&snapshot, Layer::PartyGrid, &parent, &[]).ok_or_else(|| {
         refusal(vec![format!(
@@ -725,21 +852,18 @@ pub async fn post_split(
         )])
     })?;
     let (first, second) = edit::topology::split(&grid, &line, new_code).map_err(refusal)?;
-    validate(&state, &[&first, &second], &[&key.code], false)?;
+    validate(&state, &snapshot, &[&first, &second], &[&key.code], false)?;
     let new_key = second.key();
     let msg = message(
         body.message.as_deref(),
-        &EditQuery::default(),
+        &q,
         &headers,
         format!("split {key} into {} and {}", key.code, new_key.code),
     );
-    commit(
-        &state,
-        &who,
-        msg,
-        versioned(&snapshot, vec![first, second], Some(version)),
-    )
-    .await?;
+    let changes = versioned(&snapshot, vec![first, second], Some(version));
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+        return Ok(r);
+    }
     let snapshot = state.snapshot.current();
     let features: Vec<Value> = [&key, &new_key]
         .iter()
@@ -771,6 +895,8 @@ pub struct MergeBody {
 
 /// Merge party grids of one community into the first, deleting the others, in one transaction.
 #[utoipa::path(post, path = "/v1/features/party_grid/merge", tag = "editing",
+    params(("dry_run" = Option<bool>, Query, description = "check and preview the edit; write nothing"),
+           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
     request_body = MergeBody,
     responses((status = 200, description = "the merged grid", content_type = "application/geo+json"),
               (status = 400, description = "bad body", body = ErrorResponse),
@@ -781,10 +907,12 @@ pub struct MergeBody {
               (status = 422, description = "grids of different communities, or fewer than two", body = ErrorResponse)))]
 pub async fn post_merge(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Result<Json<MergeBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let who = require(&state, &headers, Role::Planner).await?;
+    let q = edit_query(raw)?;
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request("invalid_body", format!("expected {{\"codes\": [..]}}: {e}"))
     })?;
@@ -798,7 +926,7 @@ pub async fn post_merge(
             "versions: give one per code, in the same order",
         ));
     }
-    let snapshot = state.snapshot.current();
+    let snapshot = view(&state, &q).await?;
     let mut grids = Vec::new();
     for code in &body.codes {
         let key = FeatureKey {
@@ -813,8 +941,11 @@ pub async fn post_merge(
     }
     let merged = edit::topology::merge(&grids).map_err(refusal)?;
     let others: Vec<&str> = body.codes.iter().skip(1).map(String::as_str).collect();
-    validate(&state, &[&merged], &others, false)?;
+    validate(&state, &snapshot, &[&merged], &others, false)?;
     let version = |i: usize| body.versions.as_ref().map_or(grids[i].version, |v| v[i]);
+    for (i, g) in grids.iter().enumerate() {
+        stale(g, version(i))?;
+    }
     let key = merged.key();
     let mut changes = vec![Change::Upsert {
         draft: merged,
@@ -828,12 +959,17 @@ pub async fn post_merge(
     }
     let msg = message(
         body.message.as_deref(),
-        &EditQuery::default(),
+        &q,
         &headers,
         format!("merge {} into {}", others.join(", "), key.code),
     );
-    commit(&state, &who, msg, changes).await?;
-    Ok(with_etag(StatusCode::OK, &current(&state, &key)?))
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+        return Ok(r);
+    }
+    Ok(with_etag(
+        StatusCode::OK,
+        &current(&state.snapshot.current(), &key)?,
+    ))
 }
 
 /// The OpenAPI description of the editing endpoints, merged into `/openapi.json`.
@@ -849,9 +985,10 @@ pub async fn post_merge(
         post_split,
         post_merge,
         super::auth::post_session,
-        super::auth::delete_session
+        super::auth::delete_session,
+        super::auth::get_session
     ),
-    components(schemas(HistoryEntry, RevertTo, SplitBody, MergeBody, super::auth::SignIn)),
+    components(schemas(HistoryEntry, RevertTo, SplitBody, MergeBody, super::auth::SignIn, super::auth::Me)),
     modifiers(&BearerAuth)
 )]
 pub struct EditingDoc;

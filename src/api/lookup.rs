@@ -2,6 +2,8 @@
 //! lies in, answered as a digital contact card (便民联系服务卡), one query or up to [`MAX_BATCH`] at
 //! a time, in JSON or CSV. The answers are built by [`crate::lookup`]; this is the HTTP edge.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, header};
@@ -16,6 +18,7 @@ use super::error::{ApiError, ErrorBody, query_pairs};
 use crate::lookup::{self, Answer, CsvError, LookupError, Query};
 use crate::snapshot::Snapshot;
 use crate::spatial::crs::Crs;
+use crate::views;
 
 /// Most points one batch request may carry.
 pub const MAX_BATCH: usize = 100_000;
@@ -52,6 +55,7 @@ fn parse_crs(text: &str) -> Result<Crs, ApiError> {
         ("lon" = Option<f64>, Query, description = "Longitude in `crs` (with lat; not with address)"),
         ("lat" = Option<f64>, Query, description = "Latitude in `crs` (with lon; not with address)"),
         ("crs" = Option<String>, Query, description = "wgs84 (default), cgcs2000, gcj02 or bd09; ignored with address"),
+        ("as_of" = Option<String>, Query, description = "answer from the map as it stood then: a date (YYYY-MM-DD, end of day UTC) or an RFC 3339 time"),
         ("address" = Option<String>, Query, description = "A standard address text (标准地址), at most 200 characters, instead of lon/lat"),
     ),
     responses(
@@ -68,6 +72,7 @@ pub async fn lookup_point(
     let mut lat = None;
     let mut address = None;
     let mut crs = Crs::default();
+    let mut as_of = None;
     let twice = |k: &str| {
         ApiError::bad_request(
             "duplicate_parameter",
@@ -88,10 +93,18 @@ pub async fn lookup_point(
                 }
                 continue;
             }
+            "as_of" => {
+                if as_of.replace(v.clone()).is_some() {
+                    return Err(twice(k));
+                }
+                continue;
+            }
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
-                    format!("unknown query parameter {other:?} (expected lon, lat, crs, address)"),
+                    format!(
+                        "unknown query parameter {other:?} (expected lon, lat, crs, address, as_of)"
+                    ),
                 ));
             }
         };
@@ -116,8 +129,17 @@ pub async fn lookup_point(
             Query::Point(lon, lat)
         }
     };
-    let snapshot = state.snapshot.current();
+    let snapshot = snapshot_as_of(&state, as_of.as_deref()).await?;
     Ok(axum::Json(answer(&snapshot, crs, q)?))
+}
+
+/// The live snapshot, or the one `as_of` a past moment ([`crate::views`]).
+async fn snapshot_as_of(state: &AppState, as_of: Option<&str>) -> Result<Arc<Snapshot>, ApiError> {
+    let live = state.snapshot.current();
+    match as_of {
+        None => Ok(live),
+        Some(text) => Ok(views::as_of(state.store.as_ref(), live, &state.views, text).await?),
+    }
 }
 
 /// One answer of a batch, in input order.
@@ -147,7 +169,8 @@ type Item = (Value, Result<Query, ApiError>);
 #[utoipa::path(
     post,
     path = "/v1/lookup",
-    params(("crs" = Option<String>, Query, description = "For CSV bodies: wgs84 (default), cgcs2000, gcj02 or bd09")),
+    params(("crs" = Option<String>, Query, description = "For CSV bodies: wgs84 (default), cgcs2000, gcj02 or bd09"),
+           ("as_of" = Option<String>, Query, description = "answer from the map as it stood then (YYYY-MM-DD or RFC 3339)")),
     request_body(content = Object, description = "`{\"crs\": \"gcj02\", \"points\": [{\"id\": \"a\", \"lon\": 113.6, \"lat\": 34.7}, {\"id\": \"b\", \"address\": \"体育路19号\"}]}`, or text/csv with columns id,lon,lat or id,address"),
     responses(
         (status = 200, description = "One result per input point, in order", body = BatchAnswer),
@@ -164,13 +187,15 @@ pub async fn lookup_batch(
     let pairs = query_pairs(query)?;
     let body = body.map_err(ApiError::from_body_rejection)?;
     let mut query_crs = None;
+    let mut as_of = None;
     for (k, v) in &pairs {
         match k.as_str() {
             "crs" => query_crs = Some(parse_crs(v)?),
+            "as_of" => as_of = Some(v.clone()),
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
-                    format!("unknown query parameter {other:?} (expected crs)"),
+                    format!("unknown query parameter {other:?} (expected crs, as_of)"),
                 ));
             }
         }
@@ -186,7 +211,7 @@ pub async fn lookup_batch(
             "content type {content_type:?} is not accepted (use application/json or text/csv)"
         )));
     };
-    let snapshot = state.snapshot.current();
+    let snapshot = snapshot_as_of(&state, as_of.as_deref()).await?;
     let csv = header_text(&headers, header::ACCEPT).contains("text/csv");
     // A large batch is CPU work: keep it off the async threads, and spread it over the cores
     // (rayon keeps the input order).

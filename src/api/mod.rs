@@ -12,6 +12,7 @@ pub mod lookup;
 pub mod ogc;
 pub mod openapi;
 pub mod page;
+pub mod plans;
 pub mod reports;
 pub mod sync;
 pub mod tiles;
@@ -26,6 +27,7 @@ use tower_http::trace::TraceLayer;
 use crate::snapshot::{Snapshot, SnapshotCell};
 use crate::store::Store;
 use crate::tiles::cache::TileCache;
+use crate::views::ViewCache;
 
 /// Largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub tiles: Arc<TileCache>,
     /// Editing and access settings; see [`EditState`].
     pub edit: Arc<EditState>,
+    /// Past and planned snapshots; see [`crate::views`].
+    pub views: Arc<ViewCache>,
 }
 
 impl AppState {
@@ -49,6 +53,7 @@ impl AppState {
             snapshot: Arc::new(SnapshotCell::new(snapshot)),
             tiles: Default::default(),
             edit: Default::default(),
+            views: Default::default(),
         }
     }
 }
@@ -104,6 +109,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/style.json", get(tiles::get_style))
         .merge(features::router())
+        .merge(plans::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -57,5 +57,6 @@ pub struct ApiDoc;
 pub async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::features::EditingDoc::openapi());
+    doc.merge(super::plans::PlansDoc::openapi());
     Json(doc)
 }

@@ -12,11 +12,12 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody, query_pairs};
-use crate::coverage::asof::{BadAsOf, parse_as_of, replay};
+use crate::coverage::asof::parse_as_of;
 use crate::coverage::render::{Format, UnknownFormat, render};
 use crate::coverage::{self, CoverageError, CoverageOptions, CoverageReport};
 use crate::snapshot::Snapshot;
 use crate::store::{Store, StoreError};
+use crate::views::{self, AsOfError, ViewCache};
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +25,7 @@ pub enum ReportError {
     #[error(transparent)]
     Options(#[from] CoverageError),
     #[error(transparent)]
-    AsOf(#[from] BadAsOf),
+    AsOf(#[from] AsOfError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the report failed: {0}")]
@@ -38,7 +39,7 @@ impl From<ReportError> for ApiError {
                 ApiError::NotFound(e.to_string())
             }
             ReportError::Options(e) => ApiError::bad_request("invalid_parameter", e.to_string()),
-            ReportError::AsOf(e) => ApiError::bad_request("invalid_parameter", e.to_string()),
+            ReportError::AsOf(e) => ApiError::from(e),
             ReportError::Store(e) => ApiError::Store(e),
             ReportError::Failed(m) => ApiError::Internal(m),
         }
@@ -50,6 +51,7 @@ impl From<ReportError> for ApiError {
 pub async fn make_report(
     store: &dyn Store,
     current: Arc<Snapshot>,
+    views: &ViewCache,
     mut options: CoverageOptions,
     as_of: Option<&str>,
 ) -> Result<CoverageReport, ReportError> {
@@ -57,19 +59,9 @@ pub async fn make_report(
     let snapshot = match as_of {
         None => current,
         Some(text) => {
-            let at = parse_as_of(text)?;
+            let at = parse_as_of(text).map_err(AsOfError::from)?;
             options.as_of = Some(at.to_rfc3339());
-            let revisions = store.revisions(None, 0, i64::MAX).await?;
-            let data_version = revisions
-                .iter()
-                .filter(|r| r.at <= at)
-                .map(|r| r.id)
-                .max()
-                .unwrap_or(0);
-            let features = replay(&revisions, at);
-            tokio::task::spawn_blocking(move || Arc::new(Snapshot::new(data_version, features)))
-                .await
-                .map_err(|e| ReportError::Failed(e.to_string()))?
+            views::as_of(store, current, views, text).await?
         }
     };
     tokio::task::spawn_blocking(move || coverage::report(&snapshot, &options))
@@ -146,6 +138,7 @@ pub async fn get_coverage_report(
     let report = make_report(
         state.store.as_ref(),
         state.snapshot.current(),
+        &state.views,
         options,
         as_of.as_deref(),
     )

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, query_pairs};
 use crate::tiles::cache::EncodedTile;
 use crate::tiles::{self, TileId, style};
 
@@ -85,6 +85,8 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         ("z" = u32, Path, description = "Zoom, 0 to 22"),
         ("x" = u32, Path, description = "Column, 0 to 2^z - 1"),
         ("y" = u32, Path, description = "Row from the north, 0 to 2^z - 1"),
+        ("as_of" = Option<String>, Query, description = "the map as it stood then (YYYY-MM-DD, end of day UTC, or RFC 3339)"),
+        ("plan" = Option<i64>, Query, description = "the map as this plan would leave it (needs a planner; not cached)"),
     ),
     responses(
         (status = 200, description = "MVT 2.1; empty body when nothing meets the tile", content_type = "application/vnd.mapbox-vector-tile"),
@@ -97,11 +99,57 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 pub async fn get_tile(
     State(state): State<AppState>,
     path: Result<Path<(String, String, String)>, PathRejection>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path((z, x, y)) = path?;
     let t = parse_tile(&z, &x, &y)?;
-    let snapshot = state.snapshot.current();
+    let (mut as_of, mut plan) = (None, None);
+    for (k, v) in query_pairs(raw)? {
+        match k.as_str() {
+            "as_of" => as_of = Some(v),
+            "plan" => {
+                plan = Some(v.parse::<i64>().map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_parameter",
+                        format!("plan: expected a plan id (a number), found {v:?}"),
+                    )
+                })?)
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "unknown_parameter",
+                    format!("unknown query parameter {other:?} (expected as_of, plan)"),
+                ));
+            }
+        }
+    }
+    if let Some(id) = plan {
+        // A plan's tiles share the live data version, so they are neither cached nor tagged.
+        if as_of.is_some() {
+            return Err(ApiError::bad_request(
+                "conflicting_parameters",
+                "give either as_of or plan, not both",
+            ));
+        }
+        super::auth::require(&state, &headers, crate::auth::Role::Planner).await?;
+        let snapshot = super::plans::view(&state, id).await?;
+        let raw = tokio::task::spawn_blocking(move || tiles::render(&snapshot, t))
+            .await
+            .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y} failed: {e}")))?;
+        return Response::builder()
+            .header(header::CONTENT_TYPE, MVT_TYPE)
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(Body::from(raw))
+            .map_err(|e| ApiError::Internal(format!("cannot build the tile response: {e}")));
+    }
+    // A past data version's tiles are what that version's live tiles were: the same cache key
+    // and ETag serve both.
+    let live = state.snapshot.current();
+    let snapshot = match as_of {
+        None => live,
+        Some(text) => crate::views::as_of(state.store.as_ref(), live, &state.views, &text).await?,
+    };
     let gzip = accepts_gzip(&headers);
     // One ETag per data version and encoding: the bytes differ between the two encodings.
     let etag = format!(

@@ -106,6 +106,10 @@ impl Store for GpkgStore {
         plan::commit(GpkgTx(tx), changes).await
     }
 
+    async fn version_at(&self, at: chrono::DateTime<chrono::Utc>) -> Result<i64, StoreError> {
+        Queries::<Sqlite>::version_at(&self.pool, at).await
+    }
+
     async fn revisions(
         &self,
         key: Option<&FeatureKey>,
@@ -119,6 +123,10 @@ impl Store for GpkgStore {
     }
 
     fn auth(&self) -> Option<&dyn super::AuthStore> {
+        Some(self)
+    }
+
+    fn plan_store(&self) -> Option<&dyn super::PlanStore> {
         Some(self)
     }
 }

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod gpkg;
 mod plan;
+pub mod plans;
 pub mod postgis;
 mod row;
 mod wkb;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use auth::{AuthStore, TokenInfo, UserRecord};
+pub use plans::{PlanEdit, PlanInfo, PlanStatus, PlanStore};
 
 use crate::model::{ChangeSet, CommitSummary, Feature, FeatureKey, Revision};
 
@@ -73,6 +75,9 @@ pub trait Store: Send + Sync {
     /// feature. Either everything is written or nothing is.
     async fn commit(&self, changes: ChangeSet) -> Result<CommitSummary, StoreError>;
 
+    /// The data version at a past moment: the largest revision id committed by then.
+    async fn version_at(&self, at: chrono::DateTime<chrono::Utc>) -> Result<i64, StoreError>;
+
     /// Revisions of one feature (or all when `key` is `None`), oldest first, with `id > after`.
     async fn revisions(
         &self,
@@ -84,6 +89,11 @@ pub trait Store: Send + Sync {
     /// Where this store keeps tokens, users and sessions; `None` for a store without them (test
     /// doubles), which then refuses every credential.
     fn auth(&self) -> Option<&dyn AuthStore> {
+        None
+    }
+
+    /// Where this store keeps plans; `None` for a store without them.
+    fn plan_store(&self) -> Option<&dyn PlanStore> {
         None
     }
 }

@@ -97,6 +97,10 @@ impl Store for PostgisStore {
         Ok(summary)
     }
 
+    async fn version_at(&self, at: chrono::DateTime<chrono::Utc>) -> Result<i64, StoreError> {
+        Queries::<Postgres>::version_at(&self.pool, at).await
+    }
+
     async fn revisions(
         &self,
         key: Option<&FeatureKey>,
@@ -112,6 +116,10 @@ impl Store for PostgisStore {
     }
 
     fn auth(&self) -> Option<&dyn super::AuthStore> {
+        Some(self)
+    }
+
+    fn plan_store(&self) -> Option<&dyn super::PlanStore> {
         Some(self)
     }
 }

@@ -282,6 +282,39 @@ where
         Ok(version)
     }
 
+    /// The data version at `at`: the largest revision id of the change sets committed by then
+    /// (0 before the first). Change sets are few (one per import or edit), so their times are
+    /// compared here rather than in SQL, where SQLite would compare timestamps as text.
+    pub(crate) async fn version_at(
+        pool: &sqlx::Pool<DB>,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError>
+    where
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'r> (i64, DateTime<Utc>): FromRow<'r, DB::Row>,
+        for<'r> (i64, DateTime<Utc>): Send + Unpin,
+    {
+        let sets: Vec<(i64, DateTime<Utc>)> =
+            sqlx::query_as("SELECT id, at FROM gridmap_changesets ORDER BY id")
+                .fetch_all(pool)
+                .await?;
+        let Some(last) = sets
+            .iter()
+            .filter(|(_, t)| *t <= at)
+            .map(|(id, _)| *id)
+            .max()
+        else {
+            return Ok(0);
+        };
+        let version = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(id), 0) FROM gridmap_revisions WHERE changeset <= $1",
+        )
+        .bind(last)
+        .fetch_one(pool)
+        .await?;
+        Ok(version)
+    }
+
     /// Record a change set; its id.
     pub(crate) async fn insert_changeset<'e>(
         executor: impl Executor<'e, Database = DB>,

@@ -44,6 +44,9 @@ impl Store for TempStore {
     async fn commit(&self, cs: ChangeSet) -> Result<CommitSummary, StoreError> {
         self.store.commit(cs).await
     }
+    async fn version_at(&self, at: chrono::DateTime<chrono::Utc>) -> Result<i64, StoreError> {
+        self.store.version_at(at).await
+    }
     async fn revisions(
         &self,
         key: Option<&FeatureKey>,
@@ -51,6 +54,12 @@ impl Store for TempStore {
         limit: i64,
     ) -> Result<Vec<Revision>, StoreError> {
         self.store.revisions(key, after, limit).await
+    }
+    fn auth(&self) -> Option<&dyn gridmap::store::AuthStore> {
+        self.store.auth()
+    }
+    fn plan_store(&self) -> Option<&dyn gridmap::store::PlanStore> {
+        self.store.plan_store()
     }
 }
 

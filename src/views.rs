@@ -1,0 +1,196 @@
+//! Snapshots other than the live one: the map as it stood at a past moment (`as_of`) and the map
+//! as a plan would leave it. Each is built on demand from the store and kept in a small cache by
+//! what determines it, so a planner paging through tiles of one plan, or a caller asking many
+//! lookups `as_of` one date, builds it once.
+//!
+//! - **As of.** A moment maps to a data version: the largest revision id committed by then
+//!   ([`crate::store::Store::version_at`]). The features at that version are the revision log
+//!   replayed up to it ([`replay_to`]); at the live version the live snapshot is the answer.
+//! - **Plan.** The live features with the plan's edits applied ([`crate::edit::preview::apply`]),
+//!   keyed by the plan, its revision and the live data version, so either moving rebuilds it.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use crate::coverage::asof::{BadAsOf, parse_as_of};
+use crate::model::{Feature, FeatureKey, Revision};
+use crate::snapshot::Snapshot;
+use crate::store::{Store, StoreError};
+
+/// What a cached view is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewKey {
+    /// The data at a past version.
+    AsOf { version: i64 },
+    /// A plan at one of its revisions over one live version.
+    Plan { id: i64, revision: i64, live: i64 },
+}
+
+/// A few views, most recently used last. Each may hold a whole snapshot, so few are kept.
+#[derive(Debug)]
+pub struct ViewCache {
+    entries: Mutex<VecDeque<(ViewKey, Arc<Snapshot>)>>,
+    capacity: usize,
+}
+
+impl Default for ViewCache {
+    fn default() -> Self {
+        ViewCache::new(4)
+    }
+}
+
+impl ViewCache {
+    pub fn new(capacity: usize) -> ViewCache {
+        ViewCache {
+            entries: Mutex::new(VecDeque::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn get(&self, key: &ViewKey) -> Option<Arc<Snapshot>> {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let i = e.iter().position(|(k, _)| k == key)?;
+        let hit = e.remove(i)?;
+        let s = hit.1.clone();
+        e.push_back(hit);
+        Some(s)
+    }
+
+    pub fn put(&self, key: ViewKey, snapshot: Arc<Snapshot>) {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        e.retain(|(k, _)| k != &key);
+        e.push_back((key, snapshot));
+        while e.len() > self.capacity {
+            e.pop_front();
+        }
+    }
+}
+
+/// Why an `as_of` view could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AsOfError {
+    #[error(transparent)]
+    BadDate(#[from] BadAsOf),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("building the past snapshot failed: {0}")]
+    Failed(String),
+}
+
+/// The features at data `version`: every revision up to it replayed, oldest first; in layer then
+/// code order, like a store's `load`.
+pub fn replay_to(revisions: &[Revision], version: i64) -> Vec<Feature> {
+    let mut ordered: Vec<&Revision> = revisions.iter().filter(|r| r.id <= version).collect();
+    ordered.sort_by_key(|r| r.id);
+    let mut state: BTreeMap<FeatureKey, Feature> = BTreeMap::new();
+    for r in ordered {
+        match &r.new {
+            Some(f) => {
+                state.insert(r.key.clone(), f.clone());
+            }
+            None => {
+                state.remove(&r.key);
+            }
+        }
+    }
+    state.into_values().collect()
+}
+
+/// The snapshot as of `text` (a date, meaning the end of that day UTC, or an RFC 3339 time).
+pub async fn as_of(
+    store: &dyn Store,
+    live: Arc<Snapshot>,
+    cache: &ViewCache,
+    text: &str,
+) -> Result<Arc<Snapshot>, AsOfError> {
+    let at = parse_as_of(text)?;
+    let version = store.version_at(at).await?;
+    if version == live.data_version {
+        return Ok(live);
+    }
+    let key = ViewKey::AsOf { version };
+    if let Some(s) = cache.get(&key) {
+        return Ok(s);
+    }
+    let revisions = store.revisions(None, 0, version).await?;
+    let snapshot = tokio::task::spawn_blocking(move || {
+        Arc::new(Snapshot::new(version, replay_to(&revisions, version)))
+    })
+    .await
+    .map_err(|e| AsOfError::Failed(e.to_string()))?;
+    cache.put(key, snapshot.clone());
+    Ok(snapshot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::model::{Action, Layer};
+    use chrono::{TimeZone, Utc};
+
+    fn feature(code: &str, version: i64) -> Feature {
+        Feature {
+            layer: Layer::Shop,
+            code: code.into(),
+            name: format!("{code} v{version}"),
+            parent: None,
+            properties: Default::default(),
+            geometry: geo::point!(x: 113.6, y: 34.7).into(),
+            version,
+        }
+    }
+
+    fn rev(id: i64, old: Option<Feature>, new: Option<Feature>) -> Revision {
+        let key = new.as_ref().or(old.as_ref()).map(|f| f.key()).unwrap();
+        Revision {
+            id,
+            changeset: id,
+            key,
+            action: match (&old, &new) {
+                (None, _) => Action::Create,
+                (_, None) => Action::Delete,
+                _ => Action::Update,
+            },
+            author: "t".into(),
+            message: "t".into(),
+            at: Utc.with_ymd_and_hms(2024, 5, id as u32, 12, 0, 0).unwrap(),
+            old,
+            new,
+        }
+    }
+
+    #[test]
+    fn replays_creates_updates_and_deletes_up_to_a_version() {
+        let revs = vec![
+            rev(3, Some(feature("a", 1)), Some(feature("a", 2))),
+            rev(1, None, Some(feature("a", 1))),
+            rev(2, None, Some(feature("b", 1))),
+            rev(4, Some(feature("b", 1)), None),
+        ];
+        assert!(replay_to(&revs, 0).is_empty());
+        let v1 = replay_to(&revs, 1);
+        assert_eq!(v1.len(), 1);
+        assert_eq!(v1[0].version, 1);
+        let v3 = replay_to(&revs, 3);
+        assert_eq!(v3.len(), 2);
+        assert_eq!(v3[0].version, 2);
+        assert_eq!(replay_to(&revs, 4).len(), 1);
+    }
+
+    #[test]
+    fn the_cache_keeps_the_most_recently_used() {
+        let c = ViewCache::new(2);
+        let s = Arc::new(Snapshot::new(1, Vec::new()));
+        for v in 1..=3 {
+            c.put(ViewKey::AsOf { version: v }, s.clone());
+            if v == 2 {
+                assert!(c.get(&ViewKey::AsOf { version: 1 }).is_some());
+            }
+        }
+        // 2 was least recently used when 3 arrived (1 was read after 2 was put).
+        assert!(c.get(&ViewKey::AsOf { version: 2 }).is_none());
+        assert!(c.get(&ViewKey::AsOf { version: 1 }).is_some());
+        assert!(c.get(&ViewKey::AsOf { version: 3 }).is_some());
+    }
+}
