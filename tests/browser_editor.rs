@@ -156,6 +156,8 @@ struct Plan<'s> {
     b: &'s Feature,
     community: String,
     vertex: Coord<f64>,
+    /// The vertex before it on A's ring, also B's.
+    prev: Coord<f64>,
     target: Coord<f64>,
     gained: Coord<f64>,
     click: Coord<f64>,
@@ -214,7 +216,8 @@ fn plan<'s>(snap: &'s Snapshot, clean: &[String]) -> Plan<'s> {
                 if !pb.contains(&Point::from(target)) || !pa.contains(&Point::from(click)) {
                     continue;
                 }
-                let gained_land = Polygon::new(LineString::from(vec![prev, target, next, v]), vec![]);
+                let gained_land =
+                    Polygon::new(LineString::from(vec![prev, target, next, v]), vec![]);
                 if !gained_land.contains(&Point::from(gained)) || !pb.contains(&Point::from(gained))
                 {
                     continue;
@@ -226,7 +229,11 @@ fn plan<'s>(snap: &'s Snapshot, clean: &[String]) -> Plan<'s> {
                     .filter(|l| l.start != v && l.end != v)
                     .all(|l| {
                         let d = |c: Coord<f64>| {
-                            segment_distance(frame.metres(c), frame.metres(l.start), frame.metres(l.end))
+                            segment_distance(
+                                frame.metres(c),
+                                frame.metres(l.start),
+                                frame.metres(l.end),
+                            )
                         };
                         d(target) > 3.0 && d(click) > 2.0
                     });
@@ -236,6 +243,7 @@ fn plan<'s>(snap: &'s Snapshot, clean: &[String]) -> Plan<'s> {
                         b,
                         community,
                         vertex: v,
+                        prev,
                         target,
                         gained,
                         click,
@@ -369,13 +377,19 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
     let ready = eval_json(&tab, "window.gridmap.ready");
     assert_eq!(ready["errors"], serde_json::json!([]), "{ready}");
     // A viewer sees no editing controls.
-    assert_eq!(eval_json(&tab, "document.getElementById('editor').hidden"), true);
+    assert_eq!(
+        eval_json(&tab, "document.getElementById('editor').hidden"),
+        true
+    );
 
     // Sign in through the form.
     tab.find_element("#signin-open").unwrap().click().unwrap();
     tab.find_element("#signin-name").unwrap().click().unwrap();
     tab.type_str(PLANNER).unwrap();
-    tab.find_element("#signin-password").unwrap().click().unwrap();
+    tab.find_element("#signin-password")
+        .unwrap()
+        .click()
+        .unwrap();
     tab.type_str(PASSWORD).unwrap();
     let n = count(&tab, "session");
     tab.find_element("#signin-submit").unwrap().click().unwrap();
@@ -403,6 +417,42 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
     eval_json(&tab, "gridmap.idle()");
     let hint = eval_json(&tab, "document.getElementById('editor').innerText");
     assert!(hint.as_str().unwrap().contains("拖动顶点"), "{hint}");
+
+    // Snapping: 3 pixels from B's vertex snaps onto it; 3 pixels off the middle of an edge of B
+    // snaps onto the edge.
+    let snap_at = |c: Coord<f64>| {
+        let v = eval_json(
+            &tab,
+            &format!(
+                "gridmap.editor.snapToNeighbours({{lng: {}, lat: {}}})",
+                c.x, c.y
+            ),
+        );
+        v.as_array().map(|a| Coord {
+            x: a[0].as_f64().unwrap(),
+            y: a[1].as_f64().unwrap(),
+        })
+    };
+    let frame = Frame::at(plan.prev);
+    let snapped = snap_at(frame.lonlat([0.3, 0.2])).expect("no snap near B's vertex");
+    assert!(
+        (snapped.x - plan.prev.x).abs() < 1e-9 && (snapped.y - plan.prev.y).abs() < 1e-9,
+        "{snapped:?} is not B's vertex {:?}",
+        plan.prev
+    );
+    let v = frame.metres(plan.vertex);
+    let len = v[0].hypot(v[1]);
+    let off_edge = frame.lonlat([
+        v[0] / 2.0 - v[1] / len * 0.35,
+        v[1] / 2.0 + v[0] / len * 0.35,
+    ]);
+    let snapped = snap_at(off_edge).expect("no snap near B's edge");
+    let d = segment_distance(frame.metres(snapped), [0.0, 0.0], v);
+    assert!(d < 0.01, "{snapped:?} is {d} m off B's edge");
+    assert!(
+        snap_at(plan.target).is_none(),
+        "the drop point itself would snap"
+    );
 
     // Drag the shared vertex into B with real mouse events.
     let from = screen(&tab, plan.vertex);
@@ -452,9 +502,23 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
     );
     let text = eval_json(&tab, "document.getElementById('edit-preview').innerText");
     let text = text.as_str().unwrap();
-    for expected in ["覆盖缺口", "网格重叠", plan.a.name.as_str(), plan.b.name.as_str()] {
-        assert!(text.contains(expected), "{expected:?} not in the preview:\n{text}");
+    for expected in [
+        "覆盖缺口",
+        "网格重叠",
+        plan.a.name.as_str(),
+        plan.b.name.as_str(),
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} not in the preview:\n{text}"
+        );
     }
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(tmp.join("browser-editor-preview.png"), &png).unwrap();
+
     // The dragged vertex is where the mouse left it (within a pixel or two), not snapped.
     let edited = preview["body"]["changes"]
         .as_array()
@@ -470,7 +534,10 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
             m[0].hypot(m[1])
         })
         .fold(f64::INFINITY, f64::min);
-    assert!(nearest < 0.6, "no vertex of the previewed A near the drop point: {nearest} m");
+    assert!(
+        nearest < 0.6,
+        "no vertex of the previewed A near the drop point: {nearest} m"
+    );
 
     // A message, then save.
     let message = "按小区围墙调整边界（浏览器测试）";
@@ -487,7 +554,6 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
     let png = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap();
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     std::fs::write(tmp.join("browser-editor.png"), &png).unwrap();
     eprintln!("screenshot: {}", tmp.join("browser-editor.png").display());
 
@@ -497,8 +563,14 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
     assert!(version(&a_after) > version(&a_before), "{a_after}");
     assert!(version(&b_after) > version(&b_before), "{b_after}");
     let gained = Point::from(plan.gained);
-    assert!(geometry(&a_after).contains(&gained), "A does not cover {gained:?}");
-    assert!(!geometry(&b_after).contains(&gained), "B still covers {gained:?}");
+    assert!(
+        geometry(&a_after).contains(&gained),
+        "A does not cover {gained:?}"
+    );
+    assert!(
+        !geometry(&b_after).contains(&gained),
+        "B still covers {gained:?}"
+    );
     let lookup = get_json(
         &server,
         &format!("/v1/lookup?lon={}&lat={}", plan.gained.x, plan.gained.y),
@@ -509,7 +581,11 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
         &format!("/v1/reports/coverage?community={}", plan.community),
     );
     assert_eq!(coverage["summary"]["gaps"], 0, "{}", coverage["summary"]);
-    assert_eq!(coverage["summary"]["overlaps"], 0, "{}", coverage["summary"]);
+    assert_eq!(
+        coverage["summary"]["overlaps"], 0,
+        "{}",
+        coverage["summary"]
+    );
     let history = get_json(&server, &format!("/v1/features/party_grid/{a}/history"));
     assert!(
         history
@@ -518,5 +594,124 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
             .iter()
             .any(|h| h["message"] == message && h["author"] == PLANNER),
         "{history}"
+    );
+
+    // The page's history lists the change. Reverting A alone to the demo's boundary would give
+    // the moved land back to no one: the preview shows the gap it would open.
+    let n = count(&tab, "history");
+    tab.find_element("#edit-history-open")
+        .unwrap()
+        .click()
+        .unwrap();
+    after(&tab, "history", n);
+    let listed = eval_json(&tab, "document.getElementById('edit-history').innerText");
+    assert!(listed.as_str().unwrap().contains(message), "{listed}");
+    let first = history[0]["id"].as_i64().unwrap();
+    let n = count(&tab, "dryRun");
+    tab.find_element(&format!("#revert-{first}"))
+        .unwrap()
+        .click()
+        .unwrap();
+    let revert = after(&tab, "dryRun", n);
+    assert_eq!(revert["ok"], true, "{revert}");
+    let coverage = &revert["body"]["coverage"];
+    assert_eq!(coverage["before"]["gaps"], 0, "{revert}");
+    assert_eq!(coverage["after"]["gaps"], 1, "{revert}");
+    let text = eval_json(&tab, "document.getElementById('edit-preview').innerText");
+    assert!(
+        text.as_str().unwrap().contains("覆盖缺口\t0\t→\t1"),
+        "{text}"
+    );
+    tab.find_element("#edit-cancel").unwrap().click().unwrap();
+
+    // Merge previews B's deletion into A (and is not saved).
+    let n = count(&tab, "editStart");
+    tab.find_element("#edit-merge").unwrap().click().unwrap();
+    after(&tab, "editStart", n);
+    let n = count(&tab, "dryRun");
+    tab.find_element(&format!("#merge-{b}"))
+        .unwrap()
+        .click()
+        .unwrap();
+    let merge = after(&tab, "dryRun", n);
+    assert_eq!(merge["ok"], true, "{merge}");
+    assert!(
+        merge["body"]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == b.as_str() && c["action"] == "delete"),
+        "{merge}"
+    );
+    tab.find_element("#edit-cancel").unwrap().click().unwrap();
+    no_page_errors(&tab);
+    let (status, _) = server.get(&format!("/v1/features/party_grid/{b}"));
+    assert_eq!(status, 200, "a merge preview deleted B");
+
+    // Split A along a line drawn with clicks across it, west to east through its middle.
+    let bbox = eval_json(
+        &tab,
+        &format!(
+            "fetch('/v1/features/party_grid/{a}').then((r) => r.json()).then((f) => {{ \
+             const c = f.geometry.coordinates.flat(2); const xs = c.filter((_, i) => i % 2 === 0); \
+             const ys = c.filter((_, i) => i % 2 === 1); \
+             return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)]; }})"
+        ),
+    );
+    let [w, s_, e, n_] = [0, 1, 2, 3].map(|i| bbox[i].as_f64().unwrap());
+    eval_json(
+        &tab,
+        &format!(
+            "(async () => {{ gridmap.map.fitBounds([[{w}, {s_}], [{e}, {n_}]], \
+             {{padding: {{left: 300, right: 400, top: 80, bottom: 80}}, animate: false}}); await gridmap.idle(); }})()"
+        ),
+    );
+    let n = count(&tab, "editStart");
+    tab.find_element("#edit-split").unwrap().click().unwrap();
+    after(&tab, "editStart", n);
+    let mid = (s_ + n_) / 2.0;
+    let west = screen(&tab, Coord { x: w, y: mid });
+    let east = screen(&tab, Coord { x: e, y: mid });
+    let (west, east) = ((west.0 - 40.0, west.1), (east.0 + 40.0, east.1));
+    let n = count(&tab, "dryRun");
+    for p in [west, east, east] {
+        tab.click_point(headless_chrome::browser::tab::point::Point { x: p.0, y: p.1 })
+            .unwrap();
+    }
+    let split = after(&tab, "dryRun", n);
+    assert_eq!(split["ok"], true, "{split}");
+    let created: Vec<String> = split["body"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "create")
+        .map(|c| c["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(created.len(), 1, "{split}");
+    tab.find_element("#edit-message").unwrap().click().unwrap();
+    tab.type_str("拆分网格（浏览器测试）").unwrap();
+    let n = count(&tab, "save");
+    tab.find_element("#edit-save").unwrap().click().unwrap();
+    let saved = after(&tab, "save", n);
+    assert_eq!(saved["ok"], true, "{saved}");
+    no_page_errors(&tab);
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(tmp.join("browser-editor-split.png"), &png).unwrap();
+    let new_grid = get_json(&server, &format!("/v1/features/party_grid/{}", created[0]));
+    assert_eq!(new_grid["properties"]["parent"], plan.community.as_str());
+    assert!(
+        version(&get_json(&server, &format!("/v1/features/party_grid/{a}"))) > version(&a_after)
+    );
+    let coverage = get_json(
+        &server,
+        &format!("/v1/reports/coverage?community={}", plan.community),
+    );
+    assert_eq!(coverage["summary"]["gaps"], 0, "{}", coverage["summary"]);
+    assert_eq!(
+        coverage["summary"]["overlaps"], 0,
+        "{}",
+        coverage["summary"]
     );
 }

@@ -594,8 +594,9 @@ async function reloadData(code) {
   const tilejson = await fetchJson('/tiles.json');
   const source = map.getSource('gridmap');
   if (source && tilejson.tiles && tilejson.tiles.length) {
-    // The tile URLs do not name the data version; a query that does makes MapLibre fetch anew.
-    source.setTiles(tilejson.tiles.map((u) => `${u}${u.includes('?') ? '&' : '?'}v=${encodeURIComponent(tilejson.version || Date.now())}`));
+    // Setting the tiles drops every loaded tile and fetches them again; tiles are `no-cache`
+    // with the data version as ETag, so the browser revalidates and gets the edited ones.
+    source.setTiles(tilejson.tiles);
   }
   if (state.coverageLoaded && map.getSource('coverage')) {
     const fc = await fetchJson('/v1/reports/coverage?format=geojson');

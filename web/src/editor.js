@@ -513,13 +513,17 @@ export function createEditor(map, app) {
     if ((b.outside || a.outside)) row(tr('outsideCount'), count(b.outside, b.outside_area_m2), count(a.outside, a.outside_area_m2));
     if ((b.slivers || a.slivers)) row(tr('slivers'), String(b.slivers ?? 0), String(a.slivers ?? 0));
     box.append(table);
-    const grids = result.grids || [];
+    // The grids the change touches (the service may list the community's others as well).
+    const touched = new Set((result.changes || []).map((c) => c.code));
+    const grids = (result.grids || []).filter((g) => touched.has(g.code)
+      || g.households_before !== g.households_after || g.balance_before !== g.balance_after);
     if (grids.length) {
       const gt = el('table', { className: 'effect effect-grids' });
       gt.append(el('tr', {}, el('th', { textContent: tr('grid') }), el('th', { textContent: tr('households') }),
         el('th', { textContent: tr('balance') })));
       for (const g of grids) {
-        gt.append(el('tr', { className: g.balance_after && g.balance_after !== 'ok' ? 'worse' : '' },
+        const worse = g.balance_after && g.balance_after !== 'ok' && g.balance_after !== g.balance_before;
+        gt.append(el('tr', { className: worse ? 'worse' : '' },
           el('td', { textContent: g.name || g.code }),
           el('td', { textContent: `${households(g.households_before)} → ${households(g.households_after)}` }),
           el('td', { textContent: `${balance(g.balance_before)} → ${balance(g.balance_after)}` })));
@@ -588,6 +592,8 @@ export function createEditor(map, app) {
 
   function draw_(box) {
     box.replaceChildren();
+    // While a change is under way the panel gives its room to the editor.
+    $('panel').classList.toggle('editing', Boolean(ed.mode));
     const sel = app.selected();
     const onGrid = sel && sel.layer === 'party_grid';
     if (!canEdit() || (!onGrid && !ed.mode)) {
