@@ -455,6 +455,14 @@ export function createEditor(map, app) {
     app.emit('save', { kind, ok: true, status: r.status, body: r.body, code });
   }
 
+  // After a 412: load the current data and start the same kind of change again.
+  async function reloadStale() {
+    const { mode, code } = ed;
+    reset();
+    await app.reload(code);
+    await begin(mode);
+  }
+
   function cancel() {
     reset();
     ed.note = null;
@@ -494,6 +502,7 @@ export function createEditor(map, app) {
       el('p', { textContent: err.message || `HTTP ${r.status}` }));
     const reasons = (err.details && err.details.reasons) || [];
     if (reasons.length) box.append(el('ul', {}, ...reasons.map((text) => el('li', { textContent: text }))));
+    if (r.status === 412) box.append(button('edit-reload', 'reloadGrid', reloadStale, { className: 'link' }));
     return box;
   }
 

@@ -105,6 +105,7 @@ export const STRINGS = {
     saved_split: '网格已拆分',
     saved_merge: '网格已合并',
     saved_revert: '已恢复到所选版本',
+    reloadGrid: '重新加载最新数据',
   },
   en: {
     title: 'Community grid map',
@@ -209,6 +210,7 @@ export const STRINGS = {
     saved_split: 'The grid was split',
     saved_merge: 'The grids were merged',
     saved_revert: 'The chosen version was restored',
+    reloadGrid: 'Load the current data',
   },
 };
 
