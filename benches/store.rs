@@ -8,7 +8,10 @@
 //! 2. imports that file (parse, validate, one transaction) into a new GeoPackage and a new PostGIS
 //!    database, three times each, and takes the median;
 //! 3. commits the whole city set into each store, then loads the snapshot in a child process that
-//!    reports the load time and its resident memory (VmRSS after load, VmHWM peak).
+//!    reports the load time and its resident memory (VmRSS after load, VmHWM peak);
+//! 4. in that child, commits one edit and makes the next snapshot both ways: reading the whole
+//!    store again, and replaying the new revision onto the old snapshot (`views::catch_up`, what
+//!    `serve` does after a commit).
 
 use std::path::Path;
 use std::process::Command;
@@ -19,7 +22,7 @@ mod common;
 
 use gridmap::demo::{self, Scale};
 use gridmap::io::{self, ImportOptions};
-use gridmap::model::ChangeSet;
+use gridmap::model::{ChangeSet, FeatureDraft, Layer};
 use gridmap::snapshot::Snapshot;
 use gridmap::store::{self, Store, StoreConfig};
 
@@ -111,6 +114,10 @@ async fn run(exe: &str) -> anyhow::Result<()> {
     let p = child_load(exe, &common::database_in(&pg_url, BENCH_DB))?;
     println!("| load the city snapshot | {} | {} |", g.0, p.0);
     println!("| resident memory after load (peak) | {} | {} |", g.1, p.1);
+    println!(
+        "| new snapshot after one edit: store read again vs revisions replayed | {} | {} |",
+        g.2, p.2
+    );
     Ok(())
 }
 
@@ -143,7 +150,7 @@ async fn fresh_postgis(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// Run this binary again to load one store in a fresh process; returns (time, memory) texts.
-fn child_load(exe: &str, target: &str) -> anyhow::Result<(String, String)> {
+fn child_load(exe: &str, target: &str) -> anyhow::Result<(String, String, String)> {
     let out = Command::new(exe)
         .args(["--load-snapshot", target])
         .output()?;
@@ -153,11 +160,9 @@ fn child_load(exe: &str, target: &str) -> anyhow::Result<(String, String)> {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout)?;
-    let mut parts = text.trim().splitn(2, '\t');
-    Ok((
-        parts.next().unwrap_or_default().to_string(),
-        parts.next().unwrap_or_default().to_string(),
-    ))
+    let mut parts = text.trim().splitn(3, '\t');
+    let mut next = || parts.next().unwrap_or_default().to_string();
+    Ok((next(), next(), next()))
 }
 
 async fn load_child(target: &str) -> anyhow::Result<()> {
@@ -190,13 +195,45 @@ async fn load_child(target: &str) -> anyhow::Result<()> {
     }
     let after = rss_kib("VmRSS");
     let peak = rss_kib("VmHWM");
+    // After one edit (a party grid renamed), the two ways to the new snapshot: read the whole
+    // store again, or replay the new revision onto the old snapshot (what `serve` does).
+    let grid = snapshot
+        .layer(Layer::PartyGrid)
+        .next()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no party grid"))?;
+    let version = grid.version;
+    let mut draft = FeatureDraft::from(grid);
+    draft.name.push_str("（改）");
+    store
+        .commit(ChangeSet::upserts(
+            "bench",
+            "rename",
+            vec![draft],
+            Some(version),
+        ))
+        .await?;
+    let current = std::sync::Arc::new(snapshot);
+    let t = Instant::now();
+    let reloaded = Snapshot::load(store.as_ref()).await?;
+    let reload = t.elapsed();
+    drop(reloaded);
+    let t = Instant::now();
+    let patched = gridmap::views::catch_up(store.as_ref(), current.clone())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("catch_up declined one revision"))?;
+    let patch = t.elapsed();
+    assert_eq!(patched.features().len(), current.features().len());
+    let snapshot = current;
     println!(
-        "{:.2} s ({} features)\t{:.0} MB ({:.0} MB; {:.0} MB before load)",
+        "{:.2} s ({} features)\t{:.0} MB ({:.0} MB; {:.0} MB before load)\t{:.2} s reload, {:.2} s catch-up",
         elapsed.as_secs_f64(),
         snapshot.features().len(),
         after as f64 / 1024.0,
         peak as f64 / 1024.0,
-        before as f64 / 1024.0
+        before as f64 / 1024.0,
+        reload.as_secs_f64(),
+        patch.as_secs_f64()
     );
     Ok(())
 }

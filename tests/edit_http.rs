@@ -962,6 +962,17 @@ async fn sessions_sign_in_and_out(store: Arc<dyn Store>) {
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let revs = state.store.revisions(None, 0, 100).await.unwrap();
     assert_eq!(revs.last().unwrap().author, "wang");
+    let who = |pair: Option<&str>| {
+        let mut r = Request::get("/v1/session").body(Body::empty()).unwrap();
+        if let Some(p) = pair {
+            r.headers_mut().insert(header::COOKIE, p.parse().unwrap());
+        }
+        r
+    };
+    let a = send(&app, who(Some(&pair))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body, json!({"name": "wang", "role": "planner"}));
+    assert_eq!(send(&app, who(None)).await.status, StatusCode::UNAUTHORIZED);
 
     let mut out = Request::delete("/v1/session").body(Body::empty()).unwrap();
     out.headers_mut()
@@ -969,6 +980,10 @@ async fn sessions_sign_in_and_out(store: Arc<dyn Store>) {
     assert_eq!(send(&app, out).await.status, StatusCode::NO_CONTENT);
     let a = send(&app, edit(&pair, "\"2\"")).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+    assert_eq!(
+        send(&app, who(Some(&pair))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 async fn closed_reads_need_a_viewer(store: Arc<dyn Store>) {
@@ -1416,7 +1431,11 @@ async fn openapi_describes_every_editing_endpoint() {
         ("/v1/features/{layer}/{code}/revert", &["post"][..]),
         ("/v1/features/party_grid/{code}/split", &["post"][..]),
         ("/v1/features/party_grid/merge", &["post"][..]),
-        ("/v1/session", &["post", "delete"][..]),
+        ("/v1/session", &["post", "delete", "get"][..]),
+        ("/v1/plans", &["post", "get"][..]),
+        ("/v1/plans/{id}", &["get", "delete"][..]),
+        ("/v1/plans/{id}/preview", &["get"][..]),
+        ("/v1/plans/{id}/apply", &["post"][..]),
         ("/v1/lookup", &["get"][..]),
     ] {
         for m in methods {
@@ -1633,18 +1652,50 @@ async fn plans_stage_preview_apply_and_discard(store: Arc<dyn Store>) {
     let (app, state, planner, viewer) = setup(store, true).await;
     let live0 = store_state(state.store.as_ref()).await;
 
+    for (method, uri) in [
+        ("POST", "/v1/plans"),
+        ("GET", "/v1/plans"),
+        ("GET", "/v1/plans/1"),
+        ("GET", "/v1/plans/1/preview"),
+        ("POST", "/v1/plans/1/apply"),
+        ("DELETE", "/v1/plans/1"),
+    ] {
+        let a = send(
+            &app,
+            req(method, uri, None, None, Some(json!({"name": "x"}))),
+        )
+        .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {uri}: {}",
+            a.body
+        );
+        let a = send(
+            &app,
+            req(method, uri, Some(&viewer), None, Some(json!({"name": "x"}))),
+        )
+        .await;
+        assert_eq!(
+            a.status,
+            StatusCode::FORBIDDEN,
+            "{method} {uri}: {}",
+            a.body
+        );
+    }
+    assert_eq!(store_state(state.store.as_ref()).await, live0);
     let a = send(
         &app,
-        req(
-            "POST",
-            "/v1/plans",
-            Some(&viewer),
-            None,
-            Some(json!({"name": "调整一、二网格"})),
-        ),
+        req("GET", "/v1/plans/abc", Some(&planner), None, None),
     )
     .await;
-    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    let a = send(
+        &app,
+        req("GET", "/v1/plans/77/preview", Some(&planner), None, None),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
     let a = send(
         &app,
         req(

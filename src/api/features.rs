@@ -115,7 +115,8 @@ struct EditQuery {
     plan: Option<i64>,
 }
 
-fn flag(k: &str, v: &str) -> Result<bool, ApiError> {
+/// A `true`/`false` query parameter.
+pub(super) fn flag(k: &str, v: &str) -> Result<bool, ApiError> {
     v.parse().map_err(|_| {
         ApiError::bad_request(
             "invalid_parameter",
@@ -124,7 +125,8 @@ fn flag(k: &str, v: &str) -> Result<bool, ApiError> {
     })
 }
 
-fn plan_id(v: &str) -> Result<i64, ApiError> {
+/// A `plan` query parameter.
+pub(super) fn plan_id(v: &str) -> Result<i64, ApiError> {
     v.parse().map_err(|_| {
         ApiError::bad_request(
             "invalid_parameter",

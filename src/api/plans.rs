@@ -66,12 +66,17 @@ fn id_of(
     })
 }
 
-/// The plan, which must exist (404) and be open (409).
-async fn open_plan(state: &AppState, id: i64) -> Result<PlanInfo, ApiError> {
-    let plan = plans(state)?
+/// The plan, which must exist (404).
+async fn plan_of(state: &AppState, id: i64) -> Result<PlanInfo, ApiError> {
+    plans(state)?
         .plan(id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("plan {id}: no such plan")))?;
+        .ok_or_else(|| ApiError::NotFound(format!("plan {id}: no such plan")))
+}
+
+/// The plan, which must exist (404) and be open (409).
+async fn open_plan(state: &AppState, id: i64) -> Result<PlanInfo, ApiError> {
+    let plan = plan_of(state, id).await?;
     if plan.status != PlanStatus::Open {
         return Err(ApiError::Conflict(format!(
             "plan {id} is {}; only an open plan can be viewed, changed or applied",
@@ -301,10 +306,7 @@ pub async fn get_plan(
 ) -> Result<Json<PlanBody>, ApiError> {
     require(&state, &headers, Role::Planner).await?;
     let id = id_of(path)?;
-    let plan = plans(&state)?
-        .plan(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("plan {id}: no such plan")))?;
+    let plan = plan_of(&state, id).await?;
     Ok(Json(plan_body(&state, plan).await?))
 }
 
@@ -377,14 +379,7 @@ pub async fn post_apply(
     let mut allow_overlap = false;
     for (k, v) in query_pairs(raw)? {
         match k.as_str() {
-            "allow_overlap" => {
-                allow_overlap = v.parse().map_err(|_| {
-                    ApiError::bad_request(
-                        "invalid_parameter",
-                        format!("allow_overlap: expected true or false, found {v:?}"),
-                    )
-                })?
-            }
+            "allow_overlap" => allow_overlap = super::features::flag(&k, &v)?,
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
@@ -471,10 +466,7 @@ pub async fn post_apply(
         .close_plan(id, PlanStatus::Applied, &who.name, Some(summary.changeset))
         .await?;
     super::sync::refresh(&state).await?;
-    let plan = plans(&state)?
-        .plan(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("plan {id}: no such plan")))?;
+    let plan = plan_of(&state, id).await?;
     Ok(Json(plan_body(&state, plan).await?))
 }
 
@@ -498,10 +490,7 @@ pub async fn delete_plan(
     {
         return Err(ApiError::Conflict(format!("plan {id} is closed already")));
     }
-    let plan = plans(&state)?
-        .plan(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("plan {id}: no such plan")))?;
+    let plan = plan_of(&state, id).await?;
     Ok(Json(plan_body(&state, plan).await?))
 }
 

@@ -108,14 +108,7 @@ pub async fn get_tile(
     for (k, v) in query_pairs(raw)? {
         match k.as_str() {
             "as_of" => as_of = Some(v),
-            "plan" => {
-                plan = Some(v.parse::<i64>().map_err(|_| {
-                    ApiError::bad_request(
-                        "invalid_parameter",
-                        format!("plan: expected a plan id (a number), found {v:?}"),
-                    )
-                })?)
-            }
+            "plan" => plan = Some(super::features::plan_id(&v)?),
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_parameter",
