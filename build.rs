@@ -2,8 +2,9 @@
 //!
 //! 1. Rebuild when a migration is added or changed: `sqlx::migrate!` embeds the `migrations/`
 //!    folders at compile time, and cargo does not otherwise know to look at them.
-//! 2. Embed the map page (`web/src/`) and MapLibre GL JS (`web/node_modules/maplibre-gl/dist/`,
-//!    installed from the npm registry, pinned by `web/package-lock.json`) into the binary, so one
+//! 2. Embed the map page (`web/src/`), MapLibre GL JS (`web/node_modules/maplibre-gl/dist/`) and
+//!    the editor's drawing library, terra-draw with its MapLibre adapter (their `dist/` ES
+//!    modules; all installed from the npm registry, pinned by `web/package-lock.json`) into the binary, so one
 //!    file serves the page on an intranet with nothing fetched from outside. When
 //!    `web/node_modules` is missing and `npm` exists, `npm ci --prefix web` is tried once; when
 //!    it fails (no network, no npm) the build still succeeds and the page says what is missing.
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The page's own hand-written files, served as they are (no bundler).
-const PAGE_FILES: [&str; 4] = ["index.html", "app.js", "i18n.js", "app.css"];
+const PAGE_FILES: [&str; 5] = ["index.html", "app.js", "editor.js", "i18n.js", "app.css"];
 
 /// MapLibre's ES-module build: the main module loads `maplibre-gl-worker.mjs` from beside
 /// itself (`new URL("./maplibre-gl-worker.mjs", import.meta.url)`), so both are served from one
@@ -26,6 +27,18 @@ const MAPLIBRE_FILES: [&str; 3] = [
     "maplibre-gl.mjs",
     "maplibre-gl-worker.mjs",
     "maplibre-gl.css",
+];
+
+/// terra-draw and its MapLibre adapter, as (package, ES-module file in its `dist/`). Each is one
+/// self-contained module; the adapter imports `"terra-draw"` by name, which the page's import map
+/// resolves. Only `editor.js` imports them, and the page loads that only for a planner, so a
+/// build without them still serves viewers (the editor then says it is missing).
+const TERRA_DRAW_FILES: [(&str, &str); 2] = [
+    ("terra-draw", "terra-draw.modern.js"),
+    (
+        "terra-draw-maplibre-gl-adapter",
+        "terra-draw-maplibre-gl-adapter.modern.js",
+    ),
 ];
 
 fn main() {
@@ -58,6 +71,20 @@ fn main() {
         .collect();
     if have_maplibre {
         files.extend(MAPLIBRE_FILES.iter().map(|f| (f.to_string(), dist.join(f))));
+    }
+    let terra_draw: Vec<(String, PathBuf)> = TERRA_DRAW_FILES
+        .iter()
+        .map(|(package, f)| {
+            let path = web.join("node_modules").join(package).join("dist").join(f);
+            (f.to_string(), path)
+        })
+        .collect();
+    if terra_draw.iter().all(|(_, path)| path.is_file()) {
+        files.extend(terra_draw);
+    } else {
+        println!(
+            "cargo:warning=terra-draw is not installed (web/node_modules); the map page's editor will say so. Run `npm ci --prefix web` and rebuild."
+        );
     }
 
     let mut hash = Fnv::new();

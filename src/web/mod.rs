@@ -1,5 +1,6 @@
-//! The map page (viewer), embedded in the binary: the hand-written files under `web/src/` and
-//! MapLibre GL JS from `web/node_modules`, included by `build.rs` at compile time. No I/O here;
+//! The map page (viewer and planners' editor), embedded in the binary: the hand-written files
+//! under `web/src/`, MapLibre GL JS and terra-draw from `web/node_modules`, included by
+//! `build.rs` at compile time. No I/O here;
 //! `crate::api::page` serves what this module hands out.
 
 /// One embedded file.
@@ -84,7 +85,10 @@ mod tests {
                 "maplibre-gl.mjs",
                 "maplibre-gl-worker.mjs",
                 "app.js",
+                "editor.js",
                 "i18n.js",
+                "terra-draw.modern.js",
+                "terra-draw-maplibre-gl-adapter.modern.js",
             ] {
                 let (_, ty) = asset(f).unwrap_or_else(|| panic!("{f} not embedded"));
                 assert!(ty.starts_with("text/javascript"));

@@ -7,7 +7,14 @@
 //
 // `window.gridmap` is the page's small testing and scripting surface: `ready` resolves once the
 // grids have rendered, and `settledAfter(n)` resolves when the action after the n-th has finished
-// and the map is idle again, so a test waits on events rather than on the clock.
+// and the map is idle again, so a test waits on events rather than on the clock. Named events
+// (`session` after signing in or out, and from the editor `editStart`, `dryRun`, `save`,
+// `history`) are counted: read `gridmap.count(kind)` before causing one, then await
+// `gridmap.after(kind, n)`, which resolves with the detail of the first such event after the n-th.
+//
+// Planners sign in in the bar (`POST /v1/session` sets an HttpOnly cookie; `GET /v1/session` says
+// who is signed in). For a planner or admin the page loads editor.js (and with it terra-draw),
+// which adds editing to the grid panel; viewers never load it.
 
 import * as maplibregl from 'maplibre-gl';
 import { pickLanguage, translator } from './i18n.js';
@@ -69,7 +76,11 @@ const state = {
   commercialHere: [],    // commercial grids at the clicked point
   coverageLoaded: false,
   errors: [],
+  session: null,         // {name, role} of the signed-in account, or null
 };
+
+const EDITOR_ROLES = ['planner', 'admin'];
+let editor = null;       // the editor (editor.js), once loaded for a planner
 
 const map = new maplibregl.Map({
   container: 'map',
@@ -112,6 +123,17 @@ function act(run) {
   return busy;
 }
 
+// Named events: how many of each kind happened, and who waits for the next.
+const eventCounts = {};
+const eventLog = {};
+const eventWaiters = [];
+
+function emit(kind, detail = {}) {
+  eventCounts[kind] = (eventCounts[kind] || 0) + 1;
+  (eventLog[kind] = eventLog[kind] || []).push(detail);
+  for (const w of eventWaiters.splice(0)) w();
+}
+
 let resolveReady;
 window.gridmap = {
   map,
@@ -128,6 +150,16 @@ window.gridmap = {
   },
   // Resolves after the next frame in which nothing is loading or moving.
   idle,
+  // How many `kind` events have happened so far.
+  count(kind) {
+    return eventCounts[kind] || 0;
+  },
+  // Resolves with the detail of the (n+1)-th `kind` event, once it has happened.
+  async after(kind, n) {
+    while ((eventCounts[kind] || 0) <= n) await new Promise((r) => eventWaiters.push(r));
+    return eventLog[kind][n];
+  },
+  editor: null,
   highlightedCodes(layer) {
     const id = `highlight-${layer}-line`;
     return [...new Set(map.queryRenderedFeatures({ layers: [id] }).map((f) => f.properties.code))];
@@ -292,6 +324,7 @@ function renderPanel() {
   const body = $('panel-body');
   body.replaceChildren();
   const s = state.summary;
+  if (editor) editor.render();
   if (!s && !state.note) {
     panel.hidden = true;
     return;
@@ -342,9 +375,11 @@ function renderPanel() {
   }
 }
 
+let highlightShown = true;
+
 function setHighlight(sel) {
   for (const layer of SELECTABLE) {
-    const code = sel && sel.layer === layer ? sel.code : '';
+    const code = sel && sel.layer === layer && highlightShown ? sel.code : '';
     for (const part of ['fill', 'line']) map.setFilter(`highlight-${layer}-${part}`, ['==', ['get', 'code'], code]);
   }
 }
@@ -356,6 +391,7 @@ function clearSelection() {
   state.commercialHere = [];
   setHighlight(null);
   setHashParam('grid', null);
+  if (editor) editor.selectionChanged();
   renderPanel();
 }
 
@@ -377,6 +413,7 @@ async function select(layer, code, { keepNote = false, fit = false } = {}) {
   setHighlight(state.selected);
   setHashParam('grid', `${layer}/${code}`);
   state.summary = null;
+  if (editor) editor.selectionChanged();
   renderPanel();
   try {
     state.summary = await fetchJson(`/v1/grids/${encodeURIComponent(layer)}/${encodeURIComponent(code)}/summary`);
@@ -397,6 +434,8 @@ map.on('click', (e) => {
     && map.getLayoutProperty(id, 'visibility') !== 'none');
   const hits = map.queryRenderedFeatures(e.point, { layers });
   const party = hits.find((f) => f.sourceLayer === 'party_grid');
+  // While the editor draws, clicks belong to it (in merge mode a click picks the neighbour).
+  if (editor && editor.captureClick(party && party.properties.code)) return;
   const commercial = hits.filter((f) => f.sourceLayer === 'commercial_grid')
     .map((f) => ({ code: f.properties.code, name: f.properties.name }));
   act(async () => {
@@ -475,6 +514,7 @@ $('lang').addEventListener('click', () => {
   renderSwitches();
   renderLegend();
   renderPanel();
+  renderAccount();
 });
 
 // A link naming a grid: select it (framing it when the link has no view of its own).
@@ -495,8 +535,127 @@ const narrow = window.matchMedia('(max-width: 700px)');
 if (narrow.matches) $('controls').open = false;
 narrow.addEventListener('change', () => { $('controls').open = !narrow.matches; });
 
+// ---- signing in and the editor --------------------------------------------------------------
+
+function renderAccount() {
+  const s = state.session;
+  $('account-name').hidden = !s;
+  $('account-name').textContent = s ? `${s.name}（${t(`role_${s.role}`)}）` : '';
+  $('signout').hidden = !s;
+  $('signin-open').hidden = Boolean(s);
+  if (s) $('signin').hidden = true;
+}
+
+// Who is signed in, from the service (the cookie is HttpOnly, so the page cannot read it).
+let sessionChecks = 0;
+
+async function loadSession() {
+  const check = ++sessionChecks;
+  let session = null;
+  try {
+    const res = await fetch('/v1/session', { credentials: 'same-origin' });
+    if (res.ok) session = await res.json();
+  } catch (e) {
+    console.error('session:', e);
+  }
+  // A later check (after signing in or out) has the last word.
+  if (check !== sessionChecks) return;
+  state.session = session;
+  await ensureEditor();
+  renderAccount();
+  if (editor) editor.selectionChanged();
+  renderPanel();
+}
+
+async function ensureEditor() {
+  if (editor || !state.session || !EDITOR_ROLES.includes(state.session.role)) return;
+  try {
+    const { createEditor } = await import('./editor.js');
+    editor = createEditor(map, {
+      tr: (key) => t(key),
+      lang: () => lang,
+      selected: () => state.selected,
+      session: () => state.session,
+      communityName: (code) => (state.legend.find((c) => c.code === code) || {}).name,
+      emit,
+      reload: (code) => reloadData(code),
+      highlight: (on) => { highlightShown = on; setHighlight(state.selected); },
+      renderPanel,
+    });
+    window.gridmap.editor = editor;
+  } catch (e) {
+    state.errors.push(`editor: ${e.message || e}`);
+    showNote('error', `${t('editorMissing')}: ${e.message || e}`);
+  }
+}
+
+// After an edit: the tiles of the new data version, the coverage overlay, and the panel.
+async function reloadData(code) {
+  const tilejson = await fetchJson('/tiles.json');
+  const source = map.getSource('gridmap');
+  if (source && tilejson.tiles && tilejson.tiles.length) {
+    // Setting the tiles drops every loaded tile and fetches them again; tiles are `no-cache`
+    // with the data version as ETag, so the browser revalidates and gets the edited ones.
+    source.setTiles(tilejson.tiles);
+  }
+  if (state.coverageLoaded && map.getSource('coverage')) {
+    const fc = await fetchJson('/v1/reports/coverage?format=geojson');
+    fc.features = fc.features.filter((f) => f.geometry);
+    map.getSource('coverage').setData(fc);
+  }
+  if (code) await select('party_grid', code, { keepNote: false });
+  await idle();
+}
+
+$('signin-open').addEventListener('click', () => {
+  $('signin').hidden = !$('signin').hidden;
+  if (!$('signin').hidden) $('signin-name').focus();
+});
+
+$('signin').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('signin-error').textContent = '';
+  const body = { name: $('signin-name').value.trim(), password: $('signin-password').value };
+  let ok = false;
+  try {
+    const res = await fetch('/v1/session', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    ok = res.ok;
+    if (!ok) {
+      const err = await res.json().catch(() => null);
+      $('signin-error').textContent = `${t('signInFailed')}: ${err && err.error ? err.error.message : `HTTP ${res.status}`}`;
+    }
+  } catch (err) {
+    $('signin-error').textContent = `${t('signInFailed')}: ${err.message || err}`;
+  }
+  if (ok) {
+    $('signin-password').value = '';
+    await loadSession();
+  }
+  emit('session', { ok, session: state.session });
+});
+
+$('signout').addEventListener('click', async () => {
+  try {
+    await fetch('/v1/session', { method: 'DELETE', credentials: 'same-origin' });
+  } catch (e) {
+    console.error('sign out:', e);
+  }
+  sessionChecks += 1;
+  state.session = null;
+  renderAccount();
+  if (editor) editor.selectionChanged();
+  renderPanel();
+  emit('session', { ok: true, session: null });
+});
+
 renderStatic();
 renderSwitches();
+renderAccount();
 
 map.on('load', () => {
   const meta = map.getStyle().metadata || {};
@@ -505,6 +664,7 @@ map.on('load', () => {
   applyVisibility();
   renderLegend();
   selectFromHash();
+  loadSession();
   // Ready once the grid source has loaded and drawn: the first idle after that.
   const check = () => {
     if (map.isSourceLoaded('gridmap')) {
