@@ -53,7 +53,13 @@ fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let web = root.join("web");
     let dist = web.join("node_modules/maplibre-gl/dist");
-    if !dist.join(MAPLIBRE_FILES[0]).exists() && std::env::var_os("GRIDMAP_NO_NPM").is_none() {
+    // Any package of the lock missing (a fresh checkout, or one from before a package was added)
+    // means `npm ci`, which installs exactly the lock.
+    let missing = !dist.join(MAPLIBRE_FILES[0]).exists()
+        || TERRA_DRAW_FILES.iter().any(|(package, f)| {
+            !web.join("node_modules").join(package).join("dist").join(f).is_file()
+        });
+    if missing && std::env::var_os("GRIDMAP_NO_NPM").is_none() {
         npm_ci(&web);
     }
     let maplibre_version = read_version(&web.join("node_modules/maplibre-gl/package.json"));
