@@ -57,7 +57,11 @@ fn main() {
     // means `npm ci`, which installs exactly the lock.
     let missing = !dist.join(MAPLIBRE_FILES[0]).exists()
         || TERRA_DRAW_FILES.iter().any(|(package, f)| {
-            !web.join("node_modules").join(package).join("dist").join(f).is_file()
+            !web.join("node_modules")
+                .join(package)
+                .join("dist")
+                .join(f)
+                .is_file()
         });
     if missing && std::env::var_os("GRIDMAP_NO_NPM").is_none() {
         npm_ci(&web);
