@@ -306,7 +306,10 @@ impl SnapshotCell {
 /// build's peak for its whole life. Harmless when mimalloc is not the global allocator (its own heap
 /// is then empty).
 pub fn release_free_memory() {
+    // mimalloc keeps a heap per thread, and the build ran on rayon's threads too: collect on each
+    // of them, then on this one.
     // SAFETY: neither call takes pointers; both may be called at any time from any thread.
+    rayon::broadcast(|_| unsafe { libmimalloc_sys::mi_collect(true) });
     unsafe {
         libmimalloc_sys::mi_collect(true);
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
