@@ -86,7 +86,7 @@ pub struct CellIndex {
     /// Every distinct cell list once: its number of entries, then the entries (`payload << 1 |
     /// TEST`-flag, in the order the polygons were given). A crossed entry (`TEST`) is followed by
     /// one word of flags and edge count ([`CENTRE_INSIDE`], [`FULL_TEST`], count `<<`
-    /// [`EDGES_SHIFT`]) and that many edge numbers into `edges`. Neighbouring cells mostly list the
+    /// [`EDGES_SHIFT`]) and that many edge numbers into `points`. Neighbouring cells mostly list the
     /// same polygons (the same grid, community and compound; the same edge crossing a row of
     /// cells), so sharing the lists keeps them few and makes a finer grid affordable.
     lists: Vec<u32>,
@@ -101,8 +101,8 @@ pub struct CellIndex {
 }
 
 /// One cell entry of one polygon, before the lists are assembled: the cell, the entry word, and for
-/// a crossed cell the flags word and the polygon's edges (by position in the polygon) that meet
-/// the cell.
+/// a crossed cell the flags word and where in the polygon's list of local edges (see
+/// [`CellIndex::classify`]) its edges that meet the cell are.
 struct Raw {
     cell: u32,
     entry: u32,
