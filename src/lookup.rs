@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::model::{Feature, Layer, Properties};
 use crate::snapshot::Snapshot;
-use crate::spatial::cells;
+use crate::spatial::cells::Hit;
 use crate::spatial::crs::Crs;
 use crate::spatial::locate::Position;
 use smallvec::SmallVec;
@@ -120,17 +120,21 @@ pub fn locate_indices(snapshot: &Snapshot, p: Coord<f64>) -> Location {
     let mut inside: [Option<u32>; 5] = [None; 5];
     let mut edge: [Option<u32>; 5] = [None; 5];
     let mut loc = Location::default();
-    for &e in snapshot.cells().at(p) {
-        let payload = e >> 1;
+    snapshot.cells().locate(p, |payload, hit| {
         let (i, slot) = (payload >> 3, (payload & 7) as usize);
-        let interior = if e & cells::TEST == 0 {
-            true
-        } else {
-            match snapshot.prepared_at(i as usize).map(|poly| poly.locate(p)) {
-                Some(Position::Inside) => true,
-                Some(Position::OnBoundary) => false,
-                Some(Position::Outside) | None => continue,
-            }
+        // The index decides most entries itself (interior cells, and crossed cells from their
+        // local edges); the rest get the polygon's own exact test.
+        let position = match hit {
+            Hit::Known(position) => position,
+            Hit::Unknown => match snapshot.prepared_at(i as usize) {
+                Some(poly) => poly.locate(p),
+                None => Position::Outside,
+            },
+        };
+        let interior = match position {
+            Position::Inside => true,
+            Position::OnBoundary => false,
+            Position::Outside => return,
         };
         if slot == COMMERCIAL {
             loc.commercial_grids.push(i);
@@ -143,7 +147,7 @@ pub fn locate_indices(snapshot: &Snapshot, p: Coord<f64>) -> Location {
         } else {
             edge[slot].get_or_insert(i);
         }
-    }
+    });
     let best = |slot: usize| inside[slot].or(edge[slot]);
     loc.subdistrict = best(0);
     loc.community = best(1);

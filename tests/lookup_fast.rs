@@ -1,7 +1,8 @@
 //! The fast lookup path (the snapshot's cell index) against the slow exact one it replaced (per-layer
 //! R-trees, every candidate polygon tested), on the demo subdistrict: random points, points snapped
-//! onto vertices and edges, and points on the borders of the index's cells, where rounding would
-//! show first.
+//! onto vertices and edges, points on the borders of the index's cells, where rounding would
+//! show first, and points on the lines from vertices to the cells' reference points, where the
+//! local edge test meets its degenerate cases.
 
 use std::sync::OnceLock;
 
@@ -121,6 +122,27 @@ proptest! {
         } else {
             check(coord!(x: x, y: y + u * size))?;
             check(coord!(x: x + u * size, y: y))?;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// Points on the line from a vertex to the reference point of its cell (where the local test's
+    /// segment passes exactly through the vertex), on both sides of the vertex, and the reference
+    /// points themselves.
+    #[test]
+    fn through_vertices_to_cell_centres(i in any::<prop::sample::Index>(), t in -1.0f64..1.0,
+                                        centre: bool) {
+        let (v, _) = edges()[i.index(edges().len())];
+        let Some(c) = demo().cells().cell_centre(v) else {
+            return Ok(());
+        };
+        if centre {
+            check(c)?;
+        } else {
+            check(coord!(x: v.x + t * (c.x - v.x), y: v.y + t * (c.y - v.y)))?;
         }
     }
 }

@@ -24,13 +24,23 @@ pub enum Position {
 }
 
 /// A (multi)polygon with its edges indexed for repeated point tests.
+///
+/// Laid out flat, because a city snapshot holds hundreds of thousands of these: the rings' vertices
+/// in one slice (edge `k` runs from vertex `k` to `k + 1` within a ring, so an edge costs one
+/// vertex, not two), and the stripes as one list of edge numbers with the start of each stripe
+/// (instead of a vector per stripe, whose header and spare capacity cost more than its entries).
 #[derive(Debug, Clone)]
 pub struct PreparedPolygon {
-    /// Every edge of every ring, as (start, end).
-    edges: Vec<(Coord<f64>, Coord<f64>)>,
+    /// The vertices of every ring (exterior, then holes, polygon after polygon), each ring closed
+    /// (its last vertex repeats its first).
+    points: Box<[Coord<f64>]>,
+    /// Where each ring starts in `points`, and the end of the last.
+    rings: Box<[u32]>,
     bbox: Option<Rect<f64>>,
-    /// Stripe `i` covers y in `[min_y + i·h, min_y + (i+1)·h]` and lists the edges meeting it.
-    stripes: Vec<Vec<u32>>,
+    /// Stripe `i` covers y in `[min_y + i·h, min_y + (i+1)·h]` and lists the edges meeting it:
+    /// `stripe_edges[stripe_starts[i]..stripe_starts[i + 1]]`. Both empty without edges.
+    stripe_starts: Box<[u32]>,
+    stripe_edges: Box<[u32]>,
     stripe_height: f64,
 }
 
@@ -39,39 +49,55 @@ const EDGES_PER_STRIPE: usize = 4;
 
 impl PreparedPolygon {
     pub fn new(polygons: &MultiPolygon<f64>) -> PreparedPolygon {
-        let mut edges = Vec::new();
+        let mut points = Vec::new();
+        let mut rings = vec![0u32];
         for poly in polygons {
             for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                for line in ring.lines() {
-                    if line.start != line.end {
-                        edges.push((line.start, line.end));
-                    }
+                if ring.0.len() >= 2 {
+                    points.extend_from_slice(&ring.0);
+                    rings.push(u32::try_from(points.len()).expect("fewer than 2³² vertices"));
                 }
             }
         }
-        let bbox = geo::BoundingRect::bounding_rect(polygons);
-        let (stripes, stripe_height) = match bbox {
-            Some(b) if !edges.is_empty() => {
-                let n = (edges.len() / EDGES_PER_STRIPE).clamp(1, 1 << 16);
-                let h = (b.height() / n as f64).max(f64::MIN_POSITIVE);
-                let mut stripes = vec![Vec::new(); n];
-                for (i, (a, c)) in edges.iter().enumerate() {
-                    let lo = stripe_of(a.y.min(c.y), b.min().y, h, n);
-                    let hi = stripe_of(a.y.max(c.y), b.min().y, h, n);
-                    for s in &mut stripes[lo..=hi] {
-                        s.push(i as u32);
-                    }
-                }
-                (stripes, h)
-            }
-            _ => (Vec::new(), 1.0),
+        let mut prepared = PreparedPolygon {
+            points: points.into_boxed_slice(),
+            rings: rings.into_boxed_slice(),
+            bbox: geo::BoundingRect::bounding_rect(polygons),
+            stripe_starts: Box::new([]),
+            stripe_edges: Box::new([]),
+            stripe_height: 1.0,
         };
-        PreparedPolygon {
-            edges,
-            bbox,
-            stripes,
-            stripe_height,
+        let edges: Vec<u32> = prepared.edge_numbers().collect();
+        if let (Some(b), false) = (prepared.bbox, edges.is_empty()) {
+            let n = (edges.len() / EDGES_PER_STRIPE).clamp(1, 1 << 16);
+            let h = (b.height() / n as f64).max(f64::MIN_POSITIVE);
+            let span = |k: u32| {
+                let (a, c) = prepared.edge_at(k);
+                stripe_of(a.y.min(c.y), b.min().y, h, n)..=stripe_of(a.y.max(c.y), b.min().y, h, n)
+            };
+            // A counting sort by stripe: the sizes, their running sums, then the entries.
+            let mut starts = vec![0u32; n + 1];
+            for &k in &edges {
+                for s in span(k) {
+                    starts[s + 1] += 1;
+                }
+            }
+            for i in 0..n {
+                starts[i + 1] += starts[i];
+            }
+            let mut fill = starts.clone();
+            let mut list = vec![0u32; starts[n] as usize];
+            for &k in &edges {
+                for s in span(k) {
+                    list[fill[s] as usize] = k;
+                    fill[s] += 1;
+                }
+            }
+            prepared.stripe_starts = starts.into_boxed_slice();
+            prepared.stripe_edges = list.into_boxed_slice();
+            prepared.stripe_height = h;
         }
+        prepared
     }
 
     /// Prepare a single polygon.
@@ -79,14 +105,35 @@ impl PreparedPolygon {
         PreparedPolygon::new(&MultiPolygon(vec![polygon.clone()]))
     }
 
+    /// The numbers of the edges, without zero-length ones: `k` for the edge from vertex `k` to
+    /// `k + 1` of a ring.
+    fn edge_numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.rings.windows(2).flat_map(move |r| {
+            (r[0]..r[1] - 1)
+                .filter(move |&k| self.points[k as usize] != self.points[k as usize + 1])
+        })
+    }
+
+    #[inline]
+    fn edge_at(&self, k: u32) -> (Coord<f64>, Coord<f64>) {
+        (self.points[k as usize], self.points[k as usize + 1])
+    }
+
     /// Every edge of every ring, as (start, end), without zero-length ones.
     pub fn edges(&self) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
-        self.edges.iter().copied()
+        self.edge_numbers().map(|k| self.edge_at(k))
     }
 
     /// The bounding box, `None` for an empty polygon.
     pub fn bbox(&self) -> Option<Rect<f64>> {
         self.bbox
+    }
+
+    /// Heap memory held, in bytes (not counting the box this may live in).
+    pub fn heap_bytes(&self) -> usize {
+        self.points.len() * std::mem::size_of::<Coord<f64>>()
+            + (self.rings.len() + self.stripe_starts.len() + self.stripe_edges.len())
+                * std::mem::size_of::<u32>()
     }
 
     /// Where `p` lies: counts crossings of the ray from `p` towards +x with the half-open rule
@@ -104,11 +151,20 @@ impl PreparedPolygon {
         {
             return Position::Outside;
         }
-        let n = self.stripes.len();
-        let stripe = &self.stripes[stripe_of(p.y, b.min().y, self.stripe_height, n)];
+        let Some(n) = self.stripe_starts.len().checked_sub(1).filter(|&n| n > 0) else {
+            // No edge of non-zero length: nothing has an interior.
+            return if self.points.contains(&p) {
+                Position::OnBoundary
+            } else {
+                Position::Outside
+            };
+        };
+        let s = stripe_of(p.y, b.min().y, self.stripe_height, n);
+        let stripe =
+            &self.stripe_edges[self.stripe_starts[s] as usize..self.stripe_starts[s + 1] as usize];
         let mut inside = false;
-        for &i in stripe {
-            let (a, c) = self.edges[i as usize];
+        for &k in stripe {
+            let (a, c) = self.edge_at(k);
             if (a.y > p.y) == (c.y > p.y) {
                 // Both ends on one side: no crossing, but p may lie on a horizontal edge.
                 if a.y == p.y && c.y == p.y && p.x >= a.x.min(c.x) && p.x <= a.x.max(c.x) {
