@@ -19,53 +19,18 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::chrome::eval_json;
 use common::server::Server;
 use geo::InteriorPoint;
 use gridmap::model::{Feature, Layer};
 use gridmap::snapshot::Snapshot;
+use headless_chrome::Tab;
 use headless_chrome::browser::tab::point::Point;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::Value;
-
-/// Where Debian puts Chromium; `GRIDMAP_CHROMIUM` overrides it.
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("GRIDMAP_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if !path.exists() {
-        let how =
-            "install it with `apt-get install -y chromium fonts-noto-cjk` (scripts/test does)";
-        if std::env::var_os("CI").is_some() {
-            panic!("CI: Chromium is missing at {}; {how}", path.display());
-        }
-        eprintln!(
-            "\n{0}\n!!! Chromium is missing at {1}: the browser test cannot run.\n!!! {how}\n{0}\n",
-            "!".repeat(78),
-            path.display()
-        );
-        panic!("Chromium is missing at {}; {how}", path.display());
-    }
-    path
-}
-
-/// Evaluate `expr` (awaiting it when it is a promise) and parse the JSON text it yields.
-fn eval_json(tab: &Tab, expr: &str) -> Value {
-    let wrapped = format!("Promise.resolve({expr}).then((v) => JSON.stringify(v ?? null))");
-    let obj = tab
-        .evaluate(&wrapped, true)
-        .unwrap_or_else(|e| panic!("evaluating {expr}: {e}"));
-    let text = obj
-        .value
-        .as_ref()
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{expr} gave no JSON: {obj:?}"));
-    serde_json::from_str(text).unwrap()
-}
 
 /// How many actions the page has started, read before causing the next one.
 fn actions(tab: &Tab) -> u64 {
@@ -185,7 +150,6 @@ fn png_pixels(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
 
 #[test]
 fn the_map_page_renders_selects_searches_and_shares() {
-    let chromium = chromium();
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let base = format!("http://{}", server.addr);
@@ -200,35 +164,7 @@ fn the_map_page_renders_selects_searches_and_shares() {
     let snap = common::demo_snapshot();
     let (grid, point) = grid_to_click(&snap);
 
-    let args: Vec<&OsStr> = [
-        "--no-sandbox",
-        "--use-angle=swiftshader",
-        "--enable-unsafe-swiftshader",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--lang=zh-CN",
-    ]
-    .iter()
-    .map(OsStr::new)
-    .collect();
-    let browser = Browser::new(LaunchOptions {
-        path: Some(chromium),
-        headless: true,
-        sandbox: false,
-        // `--disable-gpu`, which the crate adds otherwise, would also turn WebGL off.
-        enable_gpu: true,
-        window_size: Some((1280, 900)),
-        args,
-        // A guard against a hung browser, not a measurement: software WebGL on a busy 2-core
-        // machine can take a while to draw a frame.
-        idle_browser_timeout: Duration::from_secs(300),
-        ..LaunchOptions::default()
-    })
-    .expect("launch Chromium");
-    let tab = browser.new_tab().unwrap();
-    tab.set_default_timeout(Duration::from_secs(300));
+    let (browser, tab) = common::chrome::launch();
     tab.navigate_to(&format!("{base}/")).unwrap();
     tab.wait_until_navigated().unwrap();
     let ready = eval_json(&tab, "window.gridmap.ready");

@@ -13,18 +13,17 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
+use common::chrome::eval_json;
 use common::server::Server;
 use geo::{Contains, Coord, CoordsIter, LineString, Point, Polygon};
 use gridmap::model::{Feature, Layer};
 use gridmap::snapshot::Snapshot;
+use headless_chrome::Tab;
 use headless_chrome::protocol::cdp::Input;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
 use serde_json::Value;
 
 const PLANNER: &str = "zhang_planner";
@@ -34,33 +33,6 @@ const MOVE_M: f64 = 8.0;
 /// The map's zoom while editing: about 0.12 m a pixel here, so the drag is some 65 pixels and no
 /// neighbour's vertex or edge lies within the editor's 10-pixel snapping distance of its end.
 const ZOOM: f64 = 19.0;
-
-/// Where Debian puts Chromium; `GRIDMAP_CHROMIUM` overrides it. Missing is a failure.
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("GRIDMAP_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.exists(),
-        "Chromium is missing at {}; install it with `apt-get install -y chromium fonts-noto-cjk` (scripts/test does)",
-        path.display()
-    );
-    path
-}
-
-/// Evaluate `expr` (awaiting it when it is a promise) and parse the JSON text it yields.
-fn eval_json(tab: &Tab, expr: &str) -> Value {
-    let wrapped = format!("Promise.resolve({expr}).then((v) => JSON.stringify(v ?? null))");
-    let obj = tab
-        .evaluate(&wrapped, true)
-        .unwrap_or_else(|e| panic!("evaluating {expr}: {e}"));
-    let text = obj
-        .value
-        .as_ref()
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{expr} gave no JSON: {obj:?}"));
-    serde_json::from_str(text).unwrap()
-}
 
 /// How many `kind` events the page has had, read before causing the next one.
 fn count(tab: &Tab, kind: &str) -> u64 {
@@ -307,7 +279,6 @@ fn mouse(tab: &Tab, kind: Input::DispatchMouseEventTypeOption, (x, y): (f64, f64
 
 #[test]
 fn a_planner_drags_a_shared_vertex_previews_and_saves() {
-    let chromium = chromium();
     let dir = tempfile::tempdir().unwrap();
     create_planner(dir.path());
     let server = Server::start(dir.path());
@@ -341,32 +312,7 @@ fn a_planner_drags_a_shared_vertex_previews_and_saves() {
         "the point to gain is not B's now"
     );
 
-    let args: Vec<&OsStr> = [
-        "--no-sandbox",
-        "--use-angle=swiftshader",
-        "--enable-unsafe-swiftshader",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--lang=zh-CN",
-    ]
-    .iter()
-    .map(OsStr::new)
-    .collect();
-    let browser = Browser::new(LaunchOptions {
-        path: Some(chromium),
-        headless: true,
-        sandbox: false,
-        enable_gpu: true,
-        window_size: Some((1280, 900)),
-        args,
-        idle_browser_timeout: Duration::from_secs(300),
-        ..LaunchOptions::default()
-    })
-    .expect("launch Chromium");
-    let tab = browser.new_tab().unwrap();
-    tab.set_default_timeout(Duration::from_secs(300));
+    let (_browser, tab) = common::chrome::launch();
     // Open at the vertex, close enough to drag it by metres.
     tab.navigate_to(&format!(
         "{base}/#map={ZOOM}/{}/{}",

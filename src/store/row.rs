@@ -80,8 +80,9 @@ const DECODE_CHUNK: usize = 8192;
 
 /// Decode rows as the database streams them, a chunk at a time on every core, appending to
 /// `out`. The raw rows of a large store are never all held beside the features they become,
-/// which halves the peak memory of a city-scale load. Callers sort `out` at the end
-/// ([`sort_features`]).
+/// which halves the peak memory of a city-scale load. While one chunk is decoded (on the blocking
+/// pool, with rayon) the next is read, so reading and decoding overlap. Callers sort `out` at the
+/// end ([`sort_features`]).
 pub(crate) async fn decode_stream<S>(
     mut rows: S,
     format: GeomFormat,
@@ -91,25 +92,39 @@ where
     S: futures_util::Stream<Item = Result<FeatureRow, sqlx::Error>> + Unpin,
 {
     use futures_util::TryStreamExt;
-    use rayon::prelude::*;
+    type Decoding = tokio::task::JoinHandle<Vec<Result<Feature, StoreError>>>;
+    // Results are taken in chunk order and row order, so that when several rows are bad the one
+    // reported is always the first in table order, never whichever thread lost a race.
+    async fn take(pending: Option<Decoding>, out: &mut Vec<Feature>) -> Result<(), StoreError> {
+        let Some(pending) = pending else {
+            return Ok(());
+        };
+        let decoded = pending.await.map_err(|e| StoreError::Corrupt {
+            what: "feature rows".into(),
+            detail: format!("decoding failed: {e}"),
+        })?;
+        out.reserve(decoded.len());
+        for feature in decoded {
+            out.push(feature?);
+        }
+        Ok(())
+    }
+    let mut pending: Option<Decoding> = None;
     let mut chunk = Vec::with_capacity(DECODE_CHUNK);
     loop {
         let row = rows.try_next().await?;
         let end = row.is_none();
         chunk.extend(row);
         if chunk.len() == DECODE_CHUNK || (end && !chunk.is_empty()) {
-            // Collected as results, in row order, so that when several rows are bad the one
-            // reported is always the first in table order, never whichever thread lost a race.
-            let decoded: Vec<Result<Feature, StoreError>> =
-                chunk.par_iter().map(|r| r.decode(format)).collect();
-            out.reserve(decoded.len());
-            for feature in decoded {
-                out.push(feature?);
-            }
-            chunk.clear();
+            let rows = std::mem::replace(&mut chunk, Vec::with_capacity(DECODE_CHUNK));
+            let next = tokio::task::spawn_blocking(move || {
+                use rayon::prelude::*;
+                rows.par_iter().map(|r| r.decode(format)).collect()
+            });
+            take(pending.replace(next), out).await?;
         }
         if end {
-            return Ok(());
+            return take(pending, out).await;
         }
     }
 }
