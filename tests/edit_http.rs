@@ -1628,6 +1628,8 @@ async fn dry_runs_preview_and_write_nothing(store: Arc<dyn Store>) {
         .map(|c| c["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["update", "create"], "{}", a.body);
+    assert_eq!(a.body["coverage"]["after"]["party_grids"], 3, "{}", a.body);
+    assert_eq!(a.body["coverage"]["after"]["overlaps"], 0, "{}", a.body);
     let a = send(
         &app,
         req(

@@ -218,16 +218,9 @@ pub fn preview(live: &Snapshot, changes: &[Change]) -> Preview {
             region,
         ));
     }
-    let after = scope(
-        apply(&before, changes).iter().chain(
-            // Creates outside the selection (a new grid, a new point) join when they are in scope.
-            after_changed
-                .iter()
-                .filter(|f| before.iter().all(|b| b.key() != f.key())),
-        ),
-        &communities,
-        region,
-    );
+    // `apply` keeps the selection's features and adds the changes' creates; `scope` then keeps
+    // what belongs to the touched communities.
+    let after = scope(apply(&before, changes).iter(), &communities, region);
 
     let options = CoverageOptions::default();
     let report =
