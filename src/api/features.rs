@@ -517,7 +517,7 @@ pub async fn put_feature(
         validate(&state, &snapshot, &[&input.draft], &[], true)?;
         let drafts = edit::topology::adjust(&snapshot, &old, input.draft, state.edit.tolerance_m)
             .map_err(refusal)?;
-        stale(&old, version)?;
+        stale(&key, old.version, version)?;
         let changes = versioned(&snapshot, drafts, Some(version));
         if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
             return Ok(r);
@@ -528,7 +528,7 @@ pub async fn put_feature(
         ));
     }
     validate(&state, &snapshot, &[&input.draft], &[], q.allow_overlap)?;
-    stale(&old, version)?;
+    stale(&key, old.version, version)?;
     let changes = vec![Change::Upsert {
         draft: input.draft,
         expected_version: Some(version),
@@ -544,14 +544,15 @@ pub async fn put_feature(
 
 /// A dry run or a plan writes nothing to the store, which would catch a stale version: check it
 /// here against the view (the store still checks a live commit inside its transaction).
-fn stale(f: &Feature, if_match: i64) -> Result<(), ApiError> {
-    if f.version == if_match {
+/// `held` is the view's version of `key` (0 when it does not exist there).
+fn stale(key: &FeatureKey, held: i64, if_match: i64) -> Result<(), ApiError> {
+    if held == if_match {
         Ok(())
     } else {
         Err(ApiError::Store(crate::store::StoreError::VersionConflict {
-            key: f.key(),
+            key: key.clone(),
             expected: if_match,
-            actual: f.version,
+            actual: held,
         }))
     }
 }
@@ -586,7 +587,7 @@ pub async fn delete_feature(
     let snapshot = view(&state, &q).await?;
     let old = current(&snapshot, &key)?;
     let version = if_match(&headers)?;
-    stale(&old, version)?;
+    stale(&key, old.version, version)?;
     let msg = message(None, &q, &headers, format!("delete {key}"));
     let changes = vec![Change::Delete {
         key,
@@ -728,14 +729,7 @@ pub async fn post_revert(
         format!("revert {key} to revision {}", to.revision),
     );
     let snapshot = view(&state, &q).await?;
-    let held = snapshot.get(&key).map_or(0, |f| f.version);
-    if held != version {
-        return Err(ApiError::Store(crate::store::StoreError::VersionConflict {
-            key,
-            expected: version,
-            actual: held,
-        }));
-    }
+    stale(&key, snapshot.get(&key).map_or(0, |f| f.version), version)?;
     let change = match revision.new {
         Some(f) => {
             let draft = FeatureDraft::from(f);
@@ -834,7 +828,7 @@ pub async fn post_split(
     let snapshot = view(&state, &q).await?;
     let grid = current(&snapshot, &key)?;
     let version = if_match(&headers)?;
-    stale(&grid, version)?;
+    stale(&key, grid.version, version)?;
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request(
             "invalid_body",
@@ -946,7 +940,7 @@ pub async fn post_merge(
     validate(&state, &snapshot, &[&merged], &others, false)?;
     let version = |i: usize| body.versions.as_ref().map_or(grids[i].version, |v| v[i]);
     for (i, g) in grids.iter().enumerate() {
-        stale(g, version(i))?;
+        stale(&g.key(), g.version, version(i))?;
     }
     let key = merged.key();
     let mut changes = vec![Change::Upsert {
