@@ -95,6 +95,10 @@ enum Command {
             value_delimiter = ','
         )]
         fields: Vec<FieldMapping>,
+        /// Refuse polygons wound against RFC 7946 or with repeated consecutive vertices instead
+        /// of normalising them (the summary says how many were normalised otherwise).
+        #[arg(long, env = "GRIDMAP_STRICT")]
+        strict: bool,
     },
     /// Which community and grid a point or an address lies in, from the store's snapshot:
     /// `lookup LON LAT [--crs gcj02]` or `lookup --address "…"` print the JSON answer;
@@ -212,9 +216,18 @@ enum DemoCommand {
     Generate {
         #[arg(long, value_enum, default_value = "demo")]
         scale: Scale,
-        /// Output directory (default: maps/demo for the demo, maps/city for the city set).
+        /// Output directory (default: maps/demo for the demo, maps/city for the city set;
+        /// with --messy, maps/demo-messy or maps/city-messy).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Redraw it as people digitise boundary files: every polygon on its own with 0.05–0.4 m
+        /// of disagreement on shared edges, rings of either winding, repeated vertices, a
+        /// multi-part grid and community and an enclave (see `gridmap::demo::messy`).
+        #[arg(long)]
+        messy: bool,
+        /// The seed of the redrawing noise (with --messy).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -254,6 +267,7 @@ async fn main() -> Result<()> {
             author,
             message,
             fields,
+            strict,
         } => {
             let store = store::open(&cli.store_config()).await?;
             let snapshot = Snapshot::load(store.as_ref()).await?;
@@ -265,16 +279,27 @@ async fn main() -> Result<()> {
                     .unwrap_or_else(|| format!("import {}", file.display())),
                 progress: true,
                 fields: fields.clone(),
+                strict: *strict,
             };
-            let summary = io::import_file(store.as_ref(), &snapshot, file, &opts)
+            let report = io::import(store.as_ref(), &snapshot, file, &opts)
                 .await
                 .with_context(|| format!("cannot import {}", file.display()))?;
+            let (summary, g) = (report.commit, report.geometry);
             println!(
                 "imported {}: {} created, {} updated, {} unchanged",
                 file.display(),
                 summary.created,
                 summary.updated,
                 summary.unchanged
+            );
+            println!(
+                "geometry: {} rings rewound to RFC 7946 (exterior counter-clockwise, holes clockwise), \
+                 {} repeated vertices dropped; {} polygons ({} features of several parts), {} holes",
+                g.rings_reoriented,
+                g.repeated_vertices_dropped,
+                g.parts,
+                g.multipart_features,
+                g.holes
             );
             Ok(())
         }
@@ -308,13 +333,39 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo {
-            command: DemoCommand::Generate { scale, out },
+            command:
+                DemoCommand::Generate {
+                    scale,
+                    out,
+                    messy,
+                    seed,
+                },
         } => {
-            let dir = out.clone().unwrap_or_else(|| match scale {
-                Scale::Demo => PathBuf::from("maps/demo"),
-                Scale::City => PathBuf::from("maps/city"),
+            let dir = out.clone().unwrap_or_else(|| {
+                let name = match scale {
+                    Scale::Demo => "demo",
+                    Scale::City => "city",
+                };
+                PathBuf::from(if *messy {
+                    format!("maps/{name}-messy")
+                } else {
+                    format!("maps/{name}")
+                })
             });
-            demo::write(*scale, &dir).with_context(|| format!("writing {}", dir.display()))?;
+            if *messy {
+                let (features, _, report) = demo::generate_messy(*scale, *seed);
+                demo::write_features(&features, &dir)
+                    .with_context(|| format!("writing {}", dir.display()))?;
+                eprintln!(
+                    "redrawn: {} clockwise rings, {} repeated and {} added vertices, {} enclaves",
+                    report.clockwise_rings,
+                    report.repeated_vertices,
+                    report.added_vertices,
+                    report.enclaves.len()
+                );
+            } else {
+                demo::write(*scale, &dir).with_context(|| format!("writing {}", dir.display()))?;
+            }
             println!("wrote {}", dir.display());
             Ok(())
         }

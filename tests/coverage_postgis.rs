@@ -4,11 +4,11 @@
 //! areas (`tests/sql/coverage_reference.sql`), and our report, made from the same store, must
 //! agree within 0.1% (or 0.5 m² where the true figure is zero and PostGIS returns rounding dust).
 
+mod common;
+
 use gridmap::coverage::{self, CoverageOptions};
 use gridmap::demo::{self, FaultKind};
-use gridmap::model::{Change, ChangeSet};
 use gridmap::snapshot::Snapshot;
-use gridmap::store::Store;
 use gridmap::store::postgis::PostgisStore;
 use sqlx::Row;
 
@@ -21,21 +21,7 @@ fn agree(ours: f64, postgis: f64) -> bool {
 #[sqlx::test(migrations = false)]
 async fn demo_report_agrees_with_postgis(pool: sqlx::PgPool) {
     let store = PostgisStore::from_pool(pool.clone()).await.unwrap();
-    let changes = demo::embedded()
-        .into_iter()
-        .map(|draft| Change::Upsert {
-            draft,
-            expected_version: Some(0),
-        })
-        .collect();
-    store
-        .commit(ChangeSet {
-            author: "test".into(),
-            message: "demo".into(),
-            changes,
-        })
-        .await
-        .unwrap();
+    common::commit_drafts(&store, demo::embedded()).await;
     let snapshot = Snapshot::load(&store).await.unwrap();
     let report = coverage::report(&snapshot, &CoverageOptions::default()).unwrap();
     let rows = sqlx::query(REFERENCE).fetch_all(&pool).await.unwrap();
@@ -150,21 +136,7 @@ async fn generated_partition_agrees_with_postgis(pool: sqlx::PgPool) {
         grid(4, square(4., 0., 4.5, 0.5)),
         grid(5, square(4.5, 0.5, 5., 1.)),
     ];
-    let changes = drafts
-        .into_iter()
-        .map(|draft| Change::Upsert {
-            draft,
-            expected_version: Some(0),
-        })
-        .collect();
-    store
-        .commit(ChangeSet {
-            author: "test".into(),
-            message: "generated".into(),
-            changes,
-        })
-        .await
-        .unwrap();
+    common::commit_drafts(&store, drafts).await;
     let snapshot = Snapshot::load(&store).await.unwrap();
     let report = coverage::report(&snapshot, &CoverageOptions::default()).unwrap();
     let rows = sqlx::query(REFERENCE).fetch_all(&pool).await.unwrap();

@@ -241,9 +241,14 @@ fn parse_input(layer: Layer, path_code: Option<&str>, body: &[u8]) -> Result<Inp
         .ok_or_else(|| bad(format!("{layer}/{code}: geometry is missing")))?;
     let geometry = geojson::Geometry::from_json_value(geometry)
         .map_err(|e| bad(format!("{layer}/{code}: geometry: {e}")))?;
-    let geometry: Geometry<f64> = geometry
+    let mut geometry: Geometry<f64> = geometry
         .try_into()
         .map_err(|e| bad(format!("{layer}/{code}: geometry: {e}")))?;
+    // Stored as import stores it: RFC 7946 winding, no repeated vertices. An invalid geometry is
+    // left as sent, so that validation names its fault as drawn.
+    if crate::spatial::validate::check_geometry(&geometry).is_ok() {
+        crate::spatial::normalise::normalise(&mut geometry);
+    }
     let mut properties = Properties::new();
     for (k, v) in props {
         if !RESERVED_KEYS.contains(&k.as_str()) {

@@ -8,18 +8,27 @@
 
 use geo::{BoundingRect, Coord, GeodesicArea, Geometry, LineString, MultiPolygon, Polygon};
 
+use crate::spatial::normalise::{is_oriented, oriented};
+
 /// WGS84 semi-major axis and first eccentricity squared.
 const WGS84_A: f64 = 6_378_137.0;
 const WGS84_E2: f64 = 0.006_694_379_990_141_317;
 
-/// The polygons of an areal geometry; `None` for points and lines.
+/// The polygons of an areal geometry, wound as RFC 7946 asks (exterior rings counter-clockwise,
+/// holes clockwise) whatever the stored winding; `None` for points and lines.
+///
+/// Every boolean operation of the report and of edits takes its polygons from here: geo's
+/// `unary_union` chooses its fill rule from the first ring's winding and drops polygons wound the
+/// other way, so a store holding either winding (written before import normalised, or by another
+/// tool) must still give the same answers.
 pub fn areal(g: &Geometry<f64>) -> Option<MultiPolygon<f64>> {
-    match g {
-        Geometry::Polygon(p) => Some(MultiPolygon(vec![p.clone()])),
-        Geometry::MultiPolygon(mp) => Some(mp.clone()),
-        Geometry::Rect(r) => Some(MultiPolygon(vec![r.to_polygon()])),
-        _ => None,
-    }
+    let mp = match g {
+        Geometry::Polygon(p) => MultiPolygon(vec![p.clone()]),
+        Geometry::MultiPolygon(mp) => mp.clone(),
+        Geometry::Rect(r) => MultiPolygon(vec![r.to_polygon()]),
+        _ => return None,
+    };
+    Some(if is_oriented(&mp) { mp } else { oriented(&mp) })
 }
 
 /// Geodesic area in m² on the WGS84 ellipsoid; holes subtracted, orientation ignored.

@@ -35,6 +35,7 @@
 mod addresses;
 mod build;
 mod lattice;
+pub mod messy;
 mod names;
 mod parcels;
 mod plan;
@@ -144,15 +145,32 @@ pub(crate) fn city_specs() -> Vec<Spec> {
 /// city: subdistrict after subdistrict). The demo has a standard address registry
 /// ([`addresses`]); the city, made for point-lookup benchmarks, has none.
 pub fn generate(scale: Scale) -> Vec<FeatureDraft> {
+    generate_with_faults(scale).0
+}
+
+/// [`generate`], with the faults planted in every subdistrict.
+pub fn generate_with_faults(scale: Scale) -> (Vec<FeatureDraft>, Vec<PlantedFault>) {
     match scale {
         Scale::Demo => {
-            let mut features = build::build(&demo_spec()).features;
+            let built = build::build(&demo_spec());
+            let mut features = built.features;
             let addresses = addresses::generate(&features);
             features.extend(addresses);
-            features
+            (features, built.faults)
         }
         Scale::City => generate_city(),
     }
+}
+
+/// The data set at `scale` as people would digitise it ([`messy`]), with the faults planted in
+/// it (their areas as designed) and what the redrawing did.
+pub fn generate_messy(
+    scale: Scale,
+    seed: u64,
+) -> (Vec<FeatureDraft>, Vec<PlantedFault>, messy::MessyReport) {
+    let (features, faults) = generate_with_faults(scale);
+    let (features, report) = messy::messy(features, seed, &messy::fault_communities(&faults));
+    (features, faults, report)
 }
 
 /// Of every [`CITY_SHOP_PERIOD`] shops of a city subdistrict, the city keeps the first
@@ -166,7 +184,7 @@ fn keep_in_city(index: usize, f: &FeatureDraft) -> bool {
 }
 
 /// The city, built on every core: each subdistrict is independent of the others.
-fn generate_city() -> Vec<FeatureDraft> {
+fn generate_city() -> (Vec<FeatureDraft>, Vec<PlantedFault>) {
     let specs = city_specs();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -177,24 +195,32 @@ fn generate_city() -> Vec<FeatureDraft> {
             .chunks(chunk)
             .map(|specs| {
                 scope.spawn(move || {
-                    specs
-                        .iter()
-                        .flat_map(|s| {
-                            build::build(s)
+                    let mut features = Vec::new();
+                    let mut faults = Vec::new();
+                    for s in specs {
+                        let built = build::build(s);
+                        features.extend(
+                            built
                                 .features
                                 .into_iter()
                                 .enumerate()
                                 .filter(|(i, f)| keep_in_city(*i, f))
-                                .map(|(_, f)| f)
-                        })
-                        .collect::<Vec<_>>()
+                                .map(|(_, f)| f),
+                        );
+                        faults.extend(built.faults);
+                    }
+                    (features, faults)
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        let mut features = Vec::new();
+        let mut faults = Vec::new();
+        for h in handles {
+            let (f, p) = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            features.extend(f);
+            faults.extend(p);
+        }
+        (features, faults)
     })
 }
 
@@ -211,7 +237,11 @@ pub fn file_name(layer: Layer) -> String {
 
 /// Write the generated data set as GeoJSON files into `dir`, one FeatureCollection per layer.
 pub fn write(scale: Scale, dir: &Path) -> std::io::Result<()> {
-    let features = generate(scale);
+    write_features(&generate(scale), dir)
+}
+
+/// Write `features` as GeoJSON files into `dir`, one FeatureCollection per layer.
+pub fn write_features(features: &[FeatureDraft], dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for layer in Layer::ALL {
         let mut out = BufWriter::new(File::create(dir.join(file_name(layer)))?);

@@ -8,7 +8,8 @@
 
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Polygon};
 
-use crate::coverage::geom::{LocalFrame, area_m2, areal, shared_border_m};
+use crate::coverage::geom::{LocalFrame, area_m2, areal, shared_border_m, width_m};
+use crate::coverage::partition::NOISE_M2;
 use crate::model::{Feature, FeatureDraft, Layer};
 use crate::snapshot::Snapshot;
 
@@ -99,7 +100,15 @@ pub fn adjust(
         .iter()
         .map(|s| areal(&s.geometry).unwrap_or(MultiPolygon(vec![])))
         .collect();
-    let snapped = snap(&new_shape, &sib_shapes, tolerance_m);
+    // Onto the siblings' boundaries and the community's: a shape redrawn in a GIS tool moves
+    // every vertex by float noise, and what is left between it and the community's edge would
+    // otherwise be hair-thin land given up to nobody.
+    let targets: Vec<MultiPolygon<f64>> = sib_shapes
+        .iter()
+        .cloned()
+        .chain(std::iter::once(community.clone()))
+        .collect();
+    let snapped = snap(&new_shape, &targets, tolerance_m);
     let shape = on_grid(snapped.intersection(&community));
     if shape.0.is_empty() {
         return Err(vec![format!(
@@ -136,11 +145,17 @@ pub fn adjust(
             None => orphans.push(piece),
         }
     }
-    if let Some(piece) = orphans.first() {
-        let area = area_m2(&MultiPolygon(vec![piece.clone()]));
+    // Land narrower than the tolerance or smaller than noise is what a GIS tool's union or
+    // reshape leaves along a boundary it did not mean to move (float noise, a vertex moved by a
+    // millimetre): never a reason to refuse. Only a real piece with nobody to take it is.
+    if let Some((area, width)) = orphans
+        .iter()
+        .map(|p| (area_m2(&MultiPolygon(vec![p.clone()])), width_m(p)))
+        .find(|&(area, width)| area >= NOISE_M2 && width >= tolerance_m)
+    {
         return Err(vec![format!(
-            "{key}: geometry: gives up {area:.1} m² that borders no other party grid; \
-             it would become a gap"
+            "{key}: geometry: gives up {area:.1} m² (up to {width:.2} m wide) that borders no \
+             other party grid; it would become a gap"
         )]);
     }
     let mut out = vec![FeatureDraft {

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use crate::model::{Change, ChangeSet, CommitSummary, Feature, FeatureDraft, Layer, UnknownLayer};
 use crate::snapshot::Snapshot;
+use crate::spatial::normalise::{Normalised, normalise};
 use crate::spatial::validate::GeometryFault;
 use crate::store::{Store, StoreError};
 use draft::FileFeature;
@@ -164,6 +165,13 @@ pub enum FeatureFault {
     DuplicateCode { first: usize },
     #[error("has parent {parent}, which is not a {layer} in this file or in the store")]
     UnknownParent { parent: String, layer: Layer },
+    /// Only with `--strict`: a geometry that import would otherwise have normalised.
+    #[error(
+        "is not stored as is under --strict: {} ring(s) wound against RFC 7946 (exterior rings \
+         counter-clockwise, holes clockwise) and {} repeated consecutive vertices",
+        .0.rings_reoriented, .0.repeated_vertices_dropped
+    )]
+    NotNormalised(Normalised),
 }
 
 /// How to import a file.
@@ -177,6 +185,18 @@ pub struct ImportOptions {
     pub progress: bool,
     /// Which property or column holds each of our fields (`code=WGBM`); see [`FieldMapping`].
     pub fields: Vec<FieldMapping>,
+    /// Refuse geometries that would be normalised (rewound or cleared of repeated vertices)
+    /// instead of normalising them.
+    pub strict: bool,
+}
+
+/// What an import wrote, and what it changed in the geometries on the way in.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub commit: CommitSummary,
+    /// Rings rewound to RFC 7946 and repeated vertices dropped (none under `--strict`), and the
+    /// parts and holes the file holds.
+    pub geometry: Normalised,
 }
 
 /// `FIELD=SOURCE`: our field (`code`, `name`, `parent`, `layer`, or any property such as
@@ -387,21 +407,35 @@ pub async fn import_file(
     path: &Path,
     opts: &ImportOptions,
 ) -> Result<CommitSummary, ImportError> {
-    let (drafts, mut errors) = {
+    Ok(import(store, snapshot, path, opts).await?.commit)
+}
+
+/// [`import_file`], also saying what normalising changed in the geometries.
+pub async fn import(
+    store: &dyn Store,
+    snapshot: &Snapshot,
+    path: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let (drafts, mut errors, geometry) = {
         let (owned, opts) = (path.to_path_buf(), opts.clone());
-        tokio::task::spawn_blocking(move || read_file(&owned, &opts))
-            .await
-            .map_err(|e| ImportError::File {
-                path: path.to_path_buf(),
-                message: format!("reading failed: {e}"),
-            })??
+        tokio::task::spawn_blocking(move || {
+            let (mut drafts, mut errors) = read_file(&owned, &opts)?;
+            let tally = normalise_drafts(&mut drafts, opts.strict, &mut errors);
+            Ok::<_, ImportError>((drafts, errors, tally))
+        })
+        .await
+        .map_err(|e| ImportError::File {
+            path: path.to_path_buf(),
+            message: format!("reading failed: {e}"),
+        })??
     };
     errors.extend(unknown_parents(&drafts, snapshot));
     if let Some(e) = ImportError::features(errors) {
         return Err(e);
     }
     if drafts.is_empty() {
-        return Ok(CommitSummary::default());
+        return Ok(ImportReport::default());
     }
     let bar = progress_bar(drafts.len(), opts.progress, "committing");
     let changes = drafts
@@ -419,7 +453,42 @@ pub async fn import_file(
         })
         .await;
     bar.finish_and_clear();
-    Ok(summary?)
+    Ok(ImportReport {
+        commit: summary?,
+        geometry,
+    })
+}
+
+/// Normalise every draft's geometry (RFC 7946 winding, no repeated vertices) and add up what
+/// changed; under `strict` a draft that would change is an error instead, and is left as read.
+fn normalise_drafts(
+    drafts: &mut [(usize, FeatureDraft)],
+    strict: bool,
+    errors: &mut Vec<FeatureError>,
+) -> Normalised {
+    let results: Vec<Normalised> = drafts
+        .par_iter_mut()
+        .map(|(_, d)| {
+            if strict {
+                let mut copy = d.geometry.clone();
+                normalise(&mut copy)
+            } else {
+                normalise(&mut d.geometry)
+            }
+        })
+        .collect();
+    let mut total = Normalised::default();
+    for ((index, d), n) in drafts.iter().zip(&results) {
+        if strict && n.changed() {
+            errors.push(draft_error(*index, d, FeatureFault::NotNormalised(*n)));
+        }
+        total.add(n);
+    }
+    if strict {
+        total.rings_reoriented = 0;
+        total.repeated_vertices_dropped = 0;
+    }
+    total
 }
 
 /// Files with fewer features than this get no progress bar.

@@ -126,3 +126,22 @@ pub fn demo_snapshot() -> gridmap::snapshot::Snapshot {
         .collect();
     gridmap::snapshot::Snapshot::new(1, features)
 }
+
+/// Commit `drafts` as one change set of creates, as they are (no import, so no normalising).
+pub async fn commit_drafts(store: &dyn Store, drafts: Vec<gridmap::model::FeatureDraft>) {
+    let changes = drafts
+        .into_iter()
+        .map(|draft| gridmap::model::Change::Upsert {
+            draft,
+            expected_version: Some(0),
+        })
+        .collect();
+    store
+        .commit(ChangeSet {
+            author: "test".into(),
+            message: "test data".into(),
+            changes,
+        })
+        .await
+        .expect("commit");
+}
