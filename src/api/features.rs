@@ -74,10 +74,22 @@ fn etag(version: i64) -> HeaderValue {
 }
 
 fn with_etag(status: StatusCode, f: &Feature) -> Response {
+    with_etag_warned(status, f, &[])
+}
+
+/// [`with_etag`], with a foreign member `warnings` (old faults the edit kept without making
+/// them worse) when there are any.
+fn with_etag_warned(status: StatusCode, f: &Feature, warnings: &[String]) -> Response {
+    let mut body = feature_json(f);
+    if !warnings.is_empty()
+        && let Some(o) = body.as_object_mut()
+    {
+        o.insert("warnings".into(), Value::from(warnings.to_vec()));
+    }
     let mut r = (
         status,
         [(header::CONTENT_TYPE, "application/geo+json")],
-        feature_json(f).to_string(),
+        body.to_string(),
     )
         .into_response();
     r.headers_mut().insert(header::ETAG, etag(f.version));
@@ -268,24 +280,28 @@ fn parse_input(layer: Layer, path_code: Option<&str>, body: &[u8]) -> Result<Inp
     })
 }
 
-/// Validate drafts against the current snapshot; 422 with every reason when any fails.
+/// Validate drafts against the current snapshot; 422 with every reason when any fails, else the
+/// warnings (old faults the edit keeps without making them worse).
 fn validate(
     state: &AppState,
     snapshot: &Snapshot,
     drafts: &[&FeatureDraft],
     replacing: &[&str],
     allow_overlap: bool,
-) -> Result<(), ApiError> {
+) -> Result<Vec<String>, ApiError> {
     let opts = EditOptions {
         tolerance_m: state.edit.tolerance_m,
         allow_overlap,
     };
-    let reasons: Vec<String> = drafts
-        .iter()
-        .flat_map(|d| edit::check(snapshot, d, replacing, opts))
-        .collect();
+    let mut reasons = Vec::new();
+    let mut warnings = Vec::new();
+    for d in drafts {
+        let v = edit::check(snapshot, d, replacing, opts);
+        reasons.extend(v.reasons);
+        warnings.extend(v.warnings);
+    }
     if reasons.is_empty() {
-        Ok(())
+        Ok(warnings)
     } else {
         Err(ApiError::Unprocessable {
             message: format!(
@@ -326,6 +342,7 @@ async fn finish(
     changes: Vec<Change>,
     q: &EditQuery,
     view: &Arc<Snapshot>,
+    warnings: &[String],
 ) -> Result<Option<Response>, ApiError> {
     if q.dry_run {
         let view = view.clone();
@@ -335,6 +352,9 @@ async fn finish(
         let mut body = serde_json::to_value(preview).unwrap_or_default();
         if let Some(o) = body.as_object_mut() {
             o.insert("dry_run".into(), Value::Bool(true));
+            if !warnings.is_empty() {
+                o.insert("warnings".into(), Value::from(warnings.to_vec()));
+            }
             if let Some(id) = q.plan {
                 o.insert("plan".into(), Value::from(id));
             }
@@ -450,7 +470,7 @@ pub async fn post_feature(
         draft: input.draft,
         expected_version: Some(0),
     }];
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot)
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[])
         .await
         .map_err(|e| match e {
             ApiError::Store(crate::store::StoreError::VersionConflict { .. }) => {
@@ -524,7 +544,7 @@ pub async fn put_feature(
             .map_err(refusal)?;
         stale(&key, old.version, version)?;
         let changes = versioned(&snapshot, drafts, Some(version));
-        if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+        if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
             return Ok(r);
         }
         return Ok(with_etag(
@@ -532,18 +552,19 @@ pub async fn put_feature(
             &current(&state.snapshot.current(), &key)?,
         ));
     }
-    validate(&state, &snapshot, &[&input.draft], &[], q.allow_overlap)?;
+    let warnings = validate(&state, &snapshot, &[&input.draft], &[], q.allow_overlap)?;
     stale(&key, old.version, version)?;
     let changes = vec![Change::Upsert {
         draft: input.draft,
         expected_version: Some(version),
     }];
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &warnings).await? {
         return Ok(r);
     }
-    Ok(with_etag(
+    Ok(with_etag_warned(
         StatusCode::OK,
         &current(&state.snapshot.current(), &key)?,
+        &warnings,
     ))
 }
 
@@ -598,7 +619,7 @@ pub async fn delete_feature(
         key,
         expected_version: Some(version),
     }];
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
         return Ok(r);
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -749,7 +770,7 @@ pub async fn post_revert(
             expected_version: Some(version),
         },
     };
-    if let Some(r) = finish(&state, &who, msg, vec![change], &q, &snapshot).await? {
+    if let Some(r) = finish(&state, &who, msg, vec![change], &q, &snapshot, &[]).await? {
         return Ok(r);
     }
     match state.snapshot.current().get(&key) {
@@ -862,7 +883,7 @@ pub async fn post_split(
         format!("split {key} into {} and {}", key.code, new_key.code),
     );
     let changes = versioned(&snapshot, vec![first, second], Some(version));
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
         return Ok(r);
     }
     let snapshot = state.snapshot.current();
@@ -964,7 +985,7 @@ pub async fn post_merge(
         &headers,
         format!("merge {} into {}", others.join(", "), key.code),
     );
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot).await? {
+    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
         return Ok(r);
     }
     Ok(with_etag(

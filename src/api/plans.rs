@@ -429,7 +429,7 @@ pub async fn post_apply(
             Change::Upsert { draft, .. } => Some(draft),
             Change::Delete { .. } => None,
         })
-        .flat_map(|d| edit::check(&view, d, &[], opts))
+        .flat_map(|d| edit::check(&view, d, &[], opts).reasons)
         .collect();
     if !reasons.is_empty() {
         return Err(ApiError::Unprocessable {

@@ -42,17 +42,61 @@ impl Default for EditOptions {
     }
 }
 
-/// Every rule `draft` breaks, as messages naming the feature and the fault; empty when it may be
-/// written. `replacing` lists the codes (of the draft's layer) that the same edit replaces or
-/// removes, so that they are not counted as siblings.
+/// What [`check`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Verdict {
+    /// The rules the edit breaks, as messages naming the feature and the fault: when any, it may
+    /// not be written.
+    pub reasons: Vec<String>,
+    /// Faults the feature already had and the edit keeps without making them worse (an overlap
+    /// or a part outside its community no larger than before): they never block an edit, and the
+    /// answer lists them.
+    pub warnings: Vec<String>,
+}
+
+/// An overlap or outside part of `after` m² is no worse than one of `before` m² (up to the
+/// rounding noise of the boolean operations).
+fn not_worse(after: f64, before: f64) -> bool {
+    after <= before + (0.001 * before).max(0.5)
+}
+
+/// Every rule `draft` breaks, and the old faults it keeps ([`Verdict`]). An edit is judged by what
+/// it changes: the feature as the snapshot holds it (same layer and code) is the "before".
+/// `replacing` lists the codes (of the draft's layer) that the same edit replaces or removes, so
+/// that they are not counted as siblings.
 pub fn check(
     snapshot: &Snapshot,
     draft: &FeatureDraft,
     replacing: &[&str],
     opts: EditOptions,
-) -> Vec<String> {
+) -> Verdict {
+    let reasons = check_reasons(snapshot, draft, replacing, opts);
+    let mut verdict = Verdict::default();
+    for r in reasons {
+        match r {
+            Finding::Breaks(m) => verdict.reasons.push(m),
+            Finding::Keeps(m) => verdict.warnings.push(m),
+        }
+    }
+    verdict
+}
+
+enum Finding {
+    Breaks(String),
+    Keeps(String),
+}
+
+fn check_reasons(
+    snapshot: &Snapshot,
+    draft: &FeatureDraft,
+    replacing: &[&str],
+    opts: EditOptions,
+) -> Vec<Finding> {
     let key = draft.key();
     let mut reasons = Vec::new();
+    let before = snapshot
+        .find(draft.layer, &draft.code)
+        .and_then(|f| areal(&f.geometry));
     let kind_ok = matches!(
         (draft.layer.geometry_kind(), &draft.geometry),
         (GeometryKind::Point, Geometry::Point(_))
@@ -66,40 +110,42 @@ pub fn check(
             )
     );
     if !kind_ok {
-        reasons.push(format!(
+        reasons.push(Finding::Breaks(format!(
             "{key}: geometry: layer {} does not take this geometry type",
             draft.layer
-        ));
+        )));
         return reasons;
     }
     if let Err(fault) = check_geometry(&draft.geometry) {
-        reasons.push(format!("{key}: geometry: {fault}"));
+        reasons.push(Finding::Breaks(format!("{key}: geometry: {fault}")));
         return reasons;
     }
     if draft.code.trim().is_empty() {
-        reasons.push(format!("{key}: code: must not be empty"));
+        reasons.push(Finding::Breaks(format!("{key}: code: must not be empty")));
     }
     if draft.name.trim().is_empty() {
-        reasons.push(format!("{key}: name: must not be empty"));
+        reasons.push(Finding::Breaks(format!("{key}: name: must not be empty")));
     }
     let Some(parent_layer) = draft.layer.parent_layer() else {
         return reasons;
     };
     let parent = match draft.parent.as_deref() {
         None => {
-            reasons.push(format!(
+            reasons.push(Finding::Breaks(format!(
                 "{key}: parent: a {} needs the code of its {parent_layer}",
                 draft.layer
-            ));
+            )));
             return reasons;
         }
         Some(p) => p,
     };
     if let Some(fault) = code_fault(draft.layer, &draft.code, parent) {
-        reasons.push(format!("{key}: code: {fault}"));
+        reasons.push(Finding::Breaks(format!("{key}: code: {fault}")));
     }
     let Some(parent_feature) = snapshot.find(parent_layer, parent) else {
-        reasons.push(format!("{key}: parent: no {parent_layer} {parent}"));
+        reasons.push(Finding::Breaks(format!(
+            "{key}: parent: no {parent_layer} {parent}"
+        )));
         return reasons;
     };
     let (Some(shape), Some(parent_shape)) =
@@ -107,12 +153,27 @@ pub fn check(
     else {
         return reasons;
     };
+    // Each fault is judged against the same fault of the feature as it was: one the edit does
+    // not make worse is a warning, a new or larger one a reason to refuse.
+    let judge = |message: String, after: f64, before: Option<f64>| match before {
+        Some(b) if b > 0.0 && not_worse(after, b) => Finding::Keeps(format!(
+            "{message}; it did so before ({b:.1} m²) and the edit does not make it worse"
+        )),
+        _ => Finding::Breaks(message),
+    };
     let outside = shape.difference(&parent_shape);
     if let Some(w) = widest(&outside).filter(|w| *w > opts.tolerance_m) {
-        reasons.push(format!(
-            "{key}: geometry: reaches outside its {parent_layer} {parent} by {:.1} m² (up to {w:.2} m wide; the tolerance is {} m)",
-            area_m2(&outside),
-            opts.tolerance_m
+        let area = area_m2(&outside);
+        let was = before
+            .as_ref()
+            .map(|b| area_m2(&b.difference(&parent_shape)));
+        reasons.push(judge(
+            format!(
+                "{key}: geometry: reaches outside its {parent_layer} {parent} by {area:.1} m² (up to {w:.2} m wide; the tolerance is {} m)",
+                opts.tolerance_m
+            ),
+            area,
+            was,
         ));
     }
     if draft.layer == Layer::PartyGrid && !opts.allow_overlap {
@@ -125,11 +186,16 @@ pub fn check(
             };
             let common = shape.intersection(&other);
             if let Some(w) = widest(&common).filter(|w| *w > opts.tolerance_m) {
-                reasons.push(format!(
-                    "{key}: geometry: overlaps party grid {} by {:.1} m² (up to {w:.2} m wide); \
-                     move the shared boundary with ?neighbours=adjust or allow it with ?allow_overlap=true",
-                    sibling.code,
-                    area_m2(&common)
+                let area = area_m2(&common);
+                let was = before.as_ref().map(|b| area_m2(&b.intersection(&other)));
+                reasons.push(judge(
+                    format!(
+                        "{key}: geometry: overlaps party grid {} by {area:.1} m² (up to {w:.2} m wide); \
+                         move the shared boundary with ?neighbours=adjust or allow it with ?allow_overlap=true",
+                        sibling.code,
+                    ),
+                    area,
+                    was,
                 ));
             }
         }

@@ -93,20 +93,28 @@ fn codes_follow_the_scheme() {
 fn a_grid_inside_its_community_and_off_its_siblings_passes() {
     let snap = snapshot();
     let ok = draft("410105001001001", rect(0.0, 0.0, 0.005, 0.01));
-    assert!(check(&snap, &ok, &[], EditOptions::default()).is_empty());
+    assert!(
+        check(&snap, &ok, &[], EditOptions::default())
+            .reasons
+            .is_empty()
+    );
     // 0.3 m over the sibling and outside is within the 0.5 m tolerance (0.3 m ≈ 2.7e-6°).
     let nearly = draft(
         "410105001001001",
         rect(-0.000_002_7, 0.0, 0.005_002_7, 0.01),
     );
-    assert!(check(&snap, &nearly, &[], EditOptions::default()).is_empty());
+    assert!(
+        check(&snap, &nearly, &[], EditOptions::default())
+            .reasons
+            .is_empty()
+    );
 }
 
 #[test]
 fn every_fault_is_named() {
     let snap = snapshot();
     let bad = draft("410105001001001", rect(-0.001, 0.0, 0.006, 0.01));
-    let reasons = check(&snap, &bad, &[], EditOptions::default());
+    let reasons = check(&snap, &bad, &[], EditOptions::default()).reasons;
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     assert!(reasons[0].contains("reaches outside its community 410105001001"));
     assert!(reasons[1].contains("overlaps party grid 410105001001002"));
@@ -114,13 +122,17 @@ fn every_fault_is_named() {
         allow_overlap: true,
         ..Default::default()
     };
-    assert_eq!(check(&snap, &bad, &[], allowed).len(), 1);
+    assert_eq!(check(&snap, &bad, &[], allowed).reasons.len(), 1);
     // A replaced sibling does not count.
     let merged = draft("410105001001001", rect(0.0, 0.0, 0.01, 0.01));
-    assert!(check(&snap, &merged, &["410105001001002"], EditOptions::default()).is_empty());
+    assert!(
+        check(&snap, &merged, &["410105001001002"], EditOptions::default())
+            .reasons
+            .is_empty()
+    );
     let mut orphan = draft("410105001001003", rect(0.0, 0.0, 0.001, 0.001));
     orphan.parent = Some("410105001009".into());
-    let reasons = check(&snap, &orphan, &[], EditOptions::default());
+    let reasons = check(&snap, &orphan, &[], EditOptions::default()).reasons;
     assert!(
         reasons
             .iter()
@@ -128,7 +140,7 @@ fn every_fault_is_named() {
         "{reasons:?}"
     );
     let point = draft("410105001001001", geo::Point::new(0.001, 0.001).into());
-    assert!(check(&snap, &point, &[], EditOptions::default())[0].contains("geometry type"));
+    assert!(check(&snap, &point, &[], EditOptions::default()).reasons[0].contains("geometry type"));
 }
 
 #[test]

@@ -158,12 +158,14 @@ pub fn adjust(
              other party grid; it would become a gap"
         )]);
     }
-    let mut out = vec![FeatureDraft {
-        geometry: geo::Geometry::MultiPolygon(shape).simplified(),
-        ..edited
-    }];
-    for ((sib, after), changed) in sibs.into_iter().zip(kept).zip(changed) {
+    // The edited grid and every sibling it changed, noded against each other (and against the
+    // community and the untouched siblings): their shared borders become the same vertices.
+    let mut shapes = vec![shape];
+    let mut changed_sibs = Vec::new();
+    let mut fixed = vec![&community];
+    for ((sib, after), changed) in sibs.into_iter().zip(&kept).zip(&changed) {
         if !changed {
+            fixed.push(after);
             continue;
         }
         if after.0.is_empty() {
@@ -172,12 +174,27 @@ pub fn adjust(
                 key, sib.code
             )]);
         }
+        shapes.push(on_grid(after.clone()));
+        changed_sibs.push(sib);
+    }
+    crate::spatial::node::node(&mut shapes, &fixed, NODE_TOLERANCE_M);
+    let mut shapes = shapes.into_iter();
+    let mut out = vec![FeatureDraft {
+        geometry: geo::Geometry::MultiPolygon(shapes.next().unwrap_or(MultiPolygon(vec![])))
+            .simplified(),
+        ..edited
+    }];
+    for (sib, after) in changed_sibs.into_iter().zip(shapes) {
         let mut draft = FeatureDraft::from(sib.clone());
         draft.geometry = geo::Geometry::MultiPolygon(after).simplified();
         out.push(draft);
     }
     Ok(out)
 }
+
+/// Vertices this close (metres) to a neighbour's edge are put on it by noding: well above the
+/// 0.1 mm of [`on_grid`]'s rounding, well below anything a person draws.
+const NODE_TOLERANCE_M: f64 = 0.002;
 
 /// Cut `grid` along `line` into two grids: the first keeps the code, the second gets
 /// `new_code`. The line must cross the grid so that both parts have area.

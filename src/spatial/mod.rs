@@ -4,6 +4,7 @@
 pub mod cells;
 pub mod crs;
 pub mod locate;
+pub mod node;
 pub mod normalise;
 pub mod validate;
 
