@@ -1,5 +1,6 @@
 //! The whole coverage report beside PostGIS computing the same gaps, overlaps and outside parts,
-//! in one run, for the demo subdistrict and for the city-scale set.
+//! in one run, for the demo subdistrict and for the city-scale set, each drawn clean (shared
+//! vertices) and messy (`demo generate --messy`: every polygon digitised on its own).
 //!
 //!     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench coverage
 //!
@@ -64,11 +65,19 @@ async fn postgis(url: &str, features: &[Feature]) -> anyhow::Result<sqlx::PgPool
     Ok(pool)
 }
 
-fn run(rt: &tokio::runtime::Runtime, url: &str, scale: Scale, runs: usize) -> anyhow::Result<()> {
-    let features: Vec<Feature> = demo::generate(scale)
-        .into_iter()
-        .map(|d| d.into_feature(1))
-        .collect();
+fn run(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    scale: Scale,
+    messy: bool,
+    runs: usize,
+) -> anyhow::Result<()> {
+    let drafts = if messy {
+        demo::generate_messy(scale, 1).0
+    } else {
+        demo::generate(scale)
+    };
+    let features: Vec<Feature> = drafts.into_iter().map(|d| d.into_feature(1)).collect();
     let snapshot = Snapshot::new(1, features);
     let options = CoverageOptions::default();
     let report = coverage::report(&snapshot, &options)?;
@@ -79,7 +88,8 @@ fn run(rt: &tokio::runtime::Runtime, url: &str, scale: Scale, runs: usize) -> an
             .map(|rows| rows.len())
     });
     println!(
-        "coverage/{scale:?}: {} communities, {} party grids, {} features — gridmap {:.1} ms (whole report), PostGIS {:.1} ms (gaps/overlaps/outside only); PostGIS/gridmap = {:.1}×",
+        "coverage/{scale:?}{}: {} communities, {} party grids, {} features — gridmap {:.1} ms (whole report), PostGIS {:.1} ms (gaps/overlaps/outside only); PostGIS/gridmap = {:.1}×",
+        if messy { "/messy" } else { "" },
         report.communities.len(),
         report.summary.party_grids,
         snapshot.features().len(),
@@ -99,7 +109,18 @@ fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let rt = tokio::runtime::Runtime::new()?;
-    run(&rt, &url, Scale::Demo, 11)?;
-    run(&rt, &url, Scale::City, 3)?;
+    // `GRIDMAP_BENCH_ONLY=demo/messy` (or demo, city, city/messy) runs one of the four.
+    let only = std::env::var("GRIDMAP_BENCH_ONLY").unwrap_or_default();
+    for (scale, messy, runs) in [
+        (Scale::Demo, false, 11),
+        (Scale::Demo, true, 11),
+        (Scale::City, false, 3),
+        (Scale::City, true, 3),
+    ] {
+        let name = format!("{scale:?}{}", if messy { "/messy" } else { "" }).to_lowercase();
+        if only.is_empty() || name == only {
+            run(&rt, &url, scale, messy, runs)?;
+        }
+    }
     Ok(())
 }

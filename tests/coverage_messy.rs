@@ -15,7 +15,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use geo::{Geodesic, Length};
-use gridmap::coverage::partition::SliverKind;
 use gridmap::coverage::{self, CoverageOptions, CoverageReport};
 use gridmap::demo::{self, FaultKind, Scale};
 use gridmap::snapshot::Snapshot;
@@ -23,6 +22,7 @@ use gridmap::store::postgis::PostgisStore;
 use sqlx::Row;
 
 const PIECES: &str = include_str!("sql/coverage_pieces.sql");
+const BORDERS: &str = include_str!("sql/shared_borders.sql");
 const SLIVER_M: f64 = 0.5;
 
 fn agree(ours: f64, postgis: f64) -> bool {
@@ -91,12 +91,9 @@ fn our_figures(report: &CoverageReport) -> Table {
             *outside.groups.entry(o.grid.clone()).or_default() += o.area_m2;
         }
         for s in &c.slivers {
-            let f = match s.kind {
-                SliverKind::Gap => &mut gap,
-                SliverKind::Overlap => &mut overlap,
-                SliverKind::Outside => &mut outside,
-            };
-            f.sliver_m2 += s.area_m2;
+            gap.sliver_m2 += s.gap_area_m2;
+            overlap.sliver_m2 += s.overlap_area_m2;
+            outside.sliver_m2 += s.outside_area_m2;
         }
         for (k, f) in [("gap", gap), ("overlap", overlap), ("outside", outside)] {
             if f.wide_m2 > 0.0 || f.sliver_m2 > 0.0 {
@@ -184,6 +181,97 @@ async fn messy_store(pool: &sqlx::PgPool, seed: u64) -> (PostgisStore, Vec<demo:
     (store, faults)
 }
 
+/// Slivers come grouped by the edge they lie along, and each group is a real shared edge: for two
+/// grids, PostGIS finds that much of their borders within the sliver width of each other; for a
+/// grid and the boundary, that much of the grid's border along its community's. A sliver given
+/// the wrong sides would make its group longer than the border PostGIS finds. Every sliver edge's
+/// widest piece is narrower than the sliver width, and its width is right to 2 cm by GEOS's
+/// buffer (GEOS's inscribed circle takes a thousandth of the piece's length as its tolerance,
+/// 30 cm on a 300 m sliver, too coarse to judge a width with).
+async fn sliver_edges_agree_with_postgis(pool: &sqlx::PgPool, report: &CoverageReport) {
+    let rows = sqlx::query(BORDERS)
+        .bind(113.64f64)
+        .bind(34.72f64)
+        .bind(SLIVER_M)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let mut shared: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for row in rows {
+        let (a, b): (String, String) = (row.get("a"), row.get("b"));
+        let key = if b.is_empty() || a < b {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        shared.entry(key).or_default().push(row.get("length_m"));
+    }
+    let mut edges = 0;
+    for c in &report.communities {
+        assert!(
+            c.slivers.len() < 60,
+            "{}: {} sliver edges",
+            c.code,
+            c.slivers.len()
+        );
+        for s in &c.slivers {
+            assert!(s.max_width_m < SLIVER_M && s.pieces > 0, "{s:?}");
+            let key = match (s.grids.as_slice(), s.boundary) {
+                ([a, b], false) => (a.clone(), b.clone()),
+                ([a], true) => (a.clone(), String::new()),
+                _ => continue,
+            };
+            let copies = shared.get(&key).unwrap_or_else(|| {
+                panic!("{}: {key:?} share no border in PostGIS ({s:?})", c.code)
+            });
+            let border = copies.iter().sum::<f64>() / copies.len() as f64;
+            assert!(
+                s.length_m <= border * 1.05 + 5.0,
+                "{}: {key:?} disagree along {:.1} m, PostGIS finds {border:.1} m of shared border",
+                c.code,
+                s.length_m
+            );
+            edges += 1;
+        }
+    }
+    assert!(edges > 50, "{edges} sliver edges checked");
+    // Each edge's width (to 2 cm, a circle that surely fits), by GEOS's buffer: eroded by half of
+    // it and 1.1 cm nothing is left, so no piece is more than 2 cm wider; eroded by half of it
+    // less 5 mm something is.
+    let mut loose = Vec::new();
+    for c in &report.communities {
+        for s in &c.slivers {
+            let geometry = geo::Geometry::from(s.geometry.clone());
+            let json = serde_json::to_string(&geojson::Geometry::from(&geometry)).unwrap();
+            let (over, under): (bool, bool) = sqlx::query_as(ERODED)
+                .bind(113.64f64)
+                .bind(34.72f64)
+                .bind(json)
+                .bind(s.max_width_m / 2.0 + 0.011)
+                .bind((s.max_width_m / 2.0 - 0.005).max(0.0))
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert!(
+                over,
+                "{}: a piece wider than {:.3} m in {s:?}",
+                c.code, s.max_width_m
+            );
+            if !under {
+                loose.push(format!("{} {:?} {:.3}", c.code, s.grids, s.max_width_m));
+            }
+        }
+    }
+    assert!(loose.is_empty(), "widths too large: {loose:?}");
+}
+
+/// Whether the geometry (GeoJSON, WGS84) eroded by $4 metres is empty, and whether eroded by $5
+/// it is, in the same transverse Mercator frame as the other queries.
+const ERODED: &str = "WITH g AS (SELECT ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON($3), 4326), \
+    format('+proj=tmerc +lon_0=%s +lat_0=%s +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs', \
+    $1::float8, $2::float8)) AS geom) \
+    SELECT ST_IsEmpty(ST_Buffer(geom, -$4::float8)) AS over, NOT ST_IsEmpty(ST_Buffer(geom, -$5::float8)) AS under FROM g";
+
 #[sqlx::test(migrations = false)]
 async fn messy_demo_report_agrees_with_postgis(pool: sqlx::PgPool) {
     let (store, faults) = messy_store(&pool, 1).await;
@@ -191,6 +279,7 @@ async fn messy_demo_report_agrees_with_postgis(pool: sqlx::PgPool) {
     let report = coverage::report(&snapshot, &CoverageOptions::default()).unwrap();
     compare(&our_figures(&report), &postgis_figures(&pool).await);
     planted_found(&report, &faults);
+    sliver_edges_agree_with_postgis(&pool, &report).await;
 }
 
 #[sqlx::test(migrations = false)]
@@ -200,6 +289,7 @@ async fn messy_demo_of_another_seed_agrees_with_postgis(pool: sqlx::PgPool) {
     let report = coverage::report(&snapshot, &CoverageOptions::default()).unwrap();
     compare(&our_figures(&report), &postgis_figures(&pool).await);
     planted_found(&report, &faults);
+    sliver_edges_agree_with_postgis(&pool, &report).await;
 }
 
 /// Import normalises what people draw and says so: every clockwise shell and counter-clockwise

@@ -44,6 +44,20 @@ pub fn polygon_area_m2(p: &Polygon<f64>) -> f64 {
     (ring(p.exterior()) - holes).max(0.0)
 }
 
+/// Area in m² in a plane tangent at the polygon (its [`LocalFrame`]): far cheaper than the
+/// geodesic area and well within 1e-4 of it for a piece a few hundred metres across.
+pub fn local_area_m2(p: &Polygon<f64>) -> f64 {
+    use geo::Area;
+    let frame = LocalFrame::around(&MultiPolygon(vec![p.clone()]));
+    let ring = |r: &LineString<f64>| {
+        Polygon::new(LineString(frame.ring(r)), vec![])
+            .signed_area()
+            .abs()
+    };
+    let holes: f64 = p.interiors().iter().map(ring).fold(0.0, |a, b| a + b);
+    (ring(p.exterior()) - holes).max(0.0)
+}
+
 /// A local east/north frame in metres around an origin (WGS84 radii of curvature there).
 #[derive(Debug, Clone, Copy)]
 pub struct LocalFrame {
@@ -90,7 +104,7 @@ impl LocalFrame {
         }
     }
 
-    fn ring(&self, ring: &LineString<f64>) -> Vec<Coord<f64>> {
+    pub fn ring(&self, ring: &LineString<f64>) -> Vec<Coord<f64>> {
         ring.0.iter().map(|&c| self.to_local(c)).collect()
     }
 }
@@ -117,97 +131,98 @@ fn signed_distance(p: Coord<f64>, rings: &[Vec<Coord<f64>>]) -> f64 {
     if inside { best } else { -best }
 }
 
-/// The largest inscribed circle of a polygon: its centre (longitude-latitude) and radius in
-/// metres, found by the polylabel search (Mapbox's pole of inaccessibility: a priority queue of
-/// square cells, split while a cell could still hold a better centre) to within `precision_m`,
-/// or, when that is 0, to 1/2000 of the piece's smaller side (at least 1 mm): a width within
-/// 0.1% whatever the size, without chasing millimetres across a large gap.
-pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f64) {
-    let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
-    let rings: Vec<Vec<Coord<f64>>> = std::iter::once(poly.exterior())
-        .chain(poly.interiors())
-        .map(|r| frame.ring(r))
-        .collect();
-    let Some(bbox) = LineString(rings[0].clone()).bounding_rect() else {
-        return (Coord { x: 0.0, y: 0.0 }, 0.0);
-    };
-    let cell_size = bbox.width().min(bbox.height());
-    if cell_size.is_nan() || cell_size <= 0.0 {
-        return (frame.to_lonlat(bbox.center()), 0.0);
+/// The polylabel search shared by [`inscribed_circle`] and [`reaches`]: the piece's rings in a
+/// local frame and its starting cells.
+struct Search {
+    frame: LocalFrame,
+    rings: Vec<Vec<Coord<f64>>>,
+    bbox: geo::Rect<f64>,
+}
+
+#[derive(PartialEq)]
+struct Cell {
+    c: Coord<f64>,
+    h: f64,
+    d: f64,
+    max: f64,
+}
+
+impl Eq for Cell {}
+
+impl PartialOrd for Cell {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
     }
-    let precision_m = if precision_m > 0.0 {
-        precision_m
-    } else {
-        (cell_size / 2000.0).max(0.001)
-    };
-    #[derive(PartialEq)]
-    struct Cell {
-        c: Coord<f64>,
-        h: f64,
-        d: f64,
-        max: f64,
+}
+
+impl Ord for Cell {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.max.total_cmp(&o.max)
     }
-    impl Eq for Cell {}
-    impl PartialOrd for Cell {
-        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-            Some(self.cmp(o))
+}
+
+/// A bound on the cells one search looks at, for pathological shapes; the answer is then still
+/// a lower bound.
+const CELL_BUDGET: usize = 50_000;
+
+impl Search {
+    /// `None` for an empty or flat polygon (width 0).
+    fn new(poly: &Polygon<f64>) -> Result<Search, Coord<f64>> {
+        let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
+        let rings: Vec<Vec<Coord<f64>>> = std::iter::once(poly.exterior())
+            .chain(poly.interiors())
+            .map(|r| frame.ring(r))
+            .collect();
+        let Some(bbox) = LineString(rings[0].clone()).bounding_rect() else {
+            return Err(Coord { x: 0.0, y: 0.0 });
+        };
+        let side = bbox.width().min(bbox.height());
+        if side.is_nan() || side <= 0.0 {
+            return Err(frame.to_lonlat(bbox.center()));
         }
+        Ok(Search { frame, rings, bbox })
     }
-    impl Ord for Cell {
-        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-            self.max.total_cmp(&o.max)
-        }
-    }
-    let cell = |c: Coord<f64>, h: f64| {
-        let d = signed_distance(c, &rings);
+
+    fn cell(&self, c: Coord<f64>, h: f64) -> Cell {
+        let d = signed_distance(c, &self.rings);
         Cell {
             c,
             h,
             d,
             max: d + h * std::f64::consts::SQRT_2,
         }
-    };
-    let mut queue = std::collections::BinaryHeap::new();
-    // At most about 10,000 starting cells: a hair-thin sliver (micrometres wide, kilometres
-    // long, as boolean operations on neighbours can leave) would otherwise start with billions
-    // of cells and exhaust memory. Larger cells are split by the search as needed.
-    let cell_size = cell_size.max(bbox.width().max(bbox.height()) / 10_000.0);
-    let h = cell_size / 2.0;
-    let mut x = bbox.min().x;
-    while x < bbox.max().x {
-        let mut y = bbox.min().y;
-        while y < bbox.max().y {
-            queue.push(cell(Coord { x: x + h, y: y + h }, h));
-            y += cell_size;
-        }
-        x += cell_size;
     }
-    let mut best = cell(bbox.center(), 0.0);
-    // The centroid of the exterior's vertices is often a good first guess for convex pieces.
-    let n = rings[0].len().max(1) as f64;
-    let mean = rings[0]
-        .iter()
-        .fold(Coord { x: 0.0, y: 0.0 }, |s, c| Coord {
-            x: s.x + c.x / n,
-            y: s.y + c.y / n,
-        });
-    let guess = cell(mean, 0.0);
-    if guess.d > best.d {
-        best = guess;
+
+    /// Square cells covering the box, at most about 10,000: a hair-thin sliver (micrometres
+    /// wide, kilometres long, as boolean operations on neighbours can leave) would otherwise
+    /// start with billions of cells and exhaust memory. Larger cells are split as needed.
+    fn start(&self) -> std::collections::BinaryHeap<Cell> {
+        let (w, h) = (self.bbox.width(), self.bbox.height());
+        let size = w.min(h).max(w.max(h) / 10_000.0);
+        let half = size / 2.0;
+        let mut queue = std::collections::BinaryHeap::new();
+        let mut x = self.bbox.min().x;
+        while x < self.bbox.max().x {
+            let mut y = self.bbox.min().y;
+            while y < self.bbox.max().y {
+                queue.push(self.cell(
+                    Coord {
+                        x: x + half,
+                        y: y + half,
+                    },
+                    half,
+                ));
+                y += size;
+            }
+            x += size;
+        }
+        queue
     }
-    // A bound on the work for pathological shapes; the answer is then still a lower bound.
-    let mut budget = 50_000usize;
-    while let Some(c) = queue.pop() {
-        if c.d > best.d {
-            best = Cell { max: c.d, ..c };
-        }
-        if c.max - best.d <= precision_m || budget == 0 {
-            continue;
-        }
-        budget = budget.saturating_sub(4);
+
+    fn split(&self, c: &Cell, queue: &mut std::collections::BinaryHeap<Cell>) {
         let h = c.h / 2.0;
         for (dx, dy) in [(-h, -h), (h, -h), (-h, h), (h, h)] {
-            queue.push(cell(
+            queue.push(self.cell(
                 Coord {
                     x: c.c.x + dx,
                     y: c.c.y + dy,
@@ -216,7 +231,80 @@ pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f
             ));
         }
     }
-    (frame.to_lonlat(best.c), best.d.max(0.0))
+}
+
+/// The largest inscribed circle of a polygon: its centre (longitude-latitude) and radius in
+/// metres, found by the polylabel search (Mapbox's pole of inaccessibility: a priority queue of
+/// square cells, split while a cell could still hold a better centre) to within `precision_m`,
+/// or, when that is 0, to 1/2000 of the piece's smaller side (at least 1 mm): a width within
+/// 0.1% whatever the size, without chasing millimetres across a large gap.
+///
+/// Hand-written rather than the `polylabel` crate's: that one returns the centre without the
+/// radius, cannot stop early for the sliver test ([`reaches`]) and has no cell budget against
+/// hair-thin pieces.
+pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f64) {
+    match Search::new(poly) {
+        Ok(search) => search.best(precision_m),
+        Err(c) => (c, 0.0),
+    }
+}
+
+impl Search {
+    fn best(&self, precision_m: f64) -> (Coord<f64>, f64) {
+        let side = self.bbox.width().min(self.bbox.height());
+        let precision_m = if precision_m > 0.0 {
+            precision_m
+        } else {
+            (side / 2000.0).max(0.001)
+        };
+        let mut queue = self.start();
+        let mut best = self.cell(self.bbox.center(), 0.0);
+        // The centroid of the exterior's vertices is often a good first guess for convex pieces.
+        let n = self.rings[0].len().max(1) as f64;
+        let mean = self.rings[0]
+            .iter()
+            .fold(Coord { x: 0.0, y: 0.0 }, |s, c| Coord {
+                x: s.x + c.x / n,
+                y: s.y + c.y / n,
+            });
+        let guess = self.cell(mean, 0.0);
+        if guess.d > best.d {
+            best = guess;
+        }
+        let mut budget = CELL_BUDGET;
+        while let Some(c) = queue.pop() {
+            if c.d > best.d {
+                best = Cell { max: c.d, ..c };
+            }
+            if c.max - best.d <= precision_m || budget == 0 {
+                continue;
+            }
+            budget = budget.saturating_sub(4);
+            self.split(&c, &mut queue);
+        }
+        (self.frame.to_lonlat(best.c), best.d.max(0.0))
+    }
+}
+
+/// Does the polygon hold a circle of `radius_m`? It does when eroding it by that radius (an
+/// inward buffer with round joins: the points at least that far from its boundary, computed in
+/// metres by geo's `Buffer` on i_overlay) leaves anything. A sliver is told from a fault in one
+/// offset, where the cell search would chase it along its whole length. A radius within about
+/// a tenth of a millimetre of the answer may go either way (the round joins are polylines).
+pub fn reaches(poly: &Polygon<f64>, radius_m: f64) -> bool {
+    use geo::{Area, Buffer};
+    if radius_m <= 0.0 {
+        return true;
+    }
+    let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
+    let local = Polygon::new(
+        LineString(frame.ring(poly.exterior())),
+        poly.interiors()
+            .iter()
+            .map(|r| LineString(frame.ring(r)))
+            .collect(),
+    );
+    local.buffer(-radius_m).unsigned_area() > 1e-12
 }
 
 /// Width of a polygon in metres: twice the radius of its largest inscribed circle.
@@ -258,12 +346,12 @@ pub fn shared_border_m(piece: &Polygon<f64>, other: &MultiPolygon<f64>, toleranc
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use geo::polygon;
 
     /// A rectangle `w` × `h` metres at 34.7°N, in longitude-latitude.
-    fn rect_m(x0: f64, y0: f64, w: f64, h: f64) -> Polygon<f64> {
+    pub(crate) fn rect_m(x0: f64, y0: f64, w: f64, h: f64) -> Polygon<f64> {
         let f = LocalFrame::new(Coord { x: 113.6, y: 34.7 });
         let c = |x: f64, y: f64| f.to_lonlat(Coord { x, y });
         Polygon::new(
@@ -282,6 +370,13 @@ mod tests {
     fn geodesic_area_of_a_100m_square() {
         let a = polygon_area_m2(&rect_m(0., 0., 100., 100.));
         assert!((a - 10_000.0).abs() < 5.0, "{a}");
+    }
+
+    #[test]
+    fn local_and_geodesic_areas_agree() {
+        let p = rect_m(0., 0., 300., 0.4);
+        let (a, b) = (local_area_m2(&p), polygon_area_m2(&p));
+        assert!((a - b).abs() < 1e-4 * b, "{a} {b}");
     }
 
     #[test]

@@ -14,9 +14,12 @@
 //! apart and left out of every figure. Communities are computed in parallel (rayon).
 
 pub mod asof;
+pub mod edges;
 pub mod geom;
 pub mod partition;
 pub mod render;
+pub mod slivers;
+pub mod thin;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -31,7 +34,8 @@ use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
 use crate::spatial::validate::check_geometry;
 use geom::{area_m2, areal};
-use partition::{Gap, LonLat, Outside, Overlap, Part, Sliver, Tiling, tiling};
+use partition::{Gap, LonLat, Outside, Overlap, Part, Tiling, tiling};
+use slivers::SliverEdge;
 
 /// What the report should look at and which standards it applies.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -116,7 +120,10 @@ pub struct Summary {
     pub overlaps: usize,
     pub outside_area_m2: f64,
     pub outside: usize,
+    /// Edges along which neighbours disagree by less than the sliver width.
     pub slivers: usize,
+    /// The separate sliver pieces along those edges.
+    pub sliver_pieces: usize,
     pub households: u64,
     pub residents: u64,
     pub compounds: usize,
@@ -144,7 +151,7 @@ pub struct CommunityCoverage {
     pub overlaps: Vec<Overlap>,
     pub outside_area_m2: f64,
     pub outside: Vec<Outside>,
-    pub slivers: Vec<Sliver>,
+    pub slivers: Vec<SliverEdge>,
     /// Commercial grids of this community that reach outside it.
     pub commercial_outside: Vec<CommercialOutside>,
     /// Pieces below 0.001 m² dropped as arithmetic noise.
@@ -177,7 +184,7 @@ pub struct SubdistrictTiling {
     pub overlaps: Vec<Overlap>,
     pub outside_area_m2: f64,
     pub outside: Vec<Outside>,
-    pub slivers: Vec<Sliver>,
+    pub slivers: Vec<SliverEdge>,
 }
 
 /// A compound or point feature inside no party grid.
@@ -382,6 +389,7 @@ pub fn report(
         summary.outside_area_m2 += c.outside_area_m2;
         summary.outside += c.outside.len();
         summary.slivers += c.slivers.len();
+        summary.sliver_pieces += c.slivers.iter().map(|s| s.pieces).sum::<usize>();
     }
     for g in &grids {
         summary.households += g.households;
@@ -437,12 +445,7 @@ fn community_coverage(
     let t: Tiling = tiling(&c.geometry, &parts, options.sliver_width_m);
     let area = area_m2(&c.geometry);
     let gap_area: f64 = total(t.gaps.iter().map(|g| g.area_m2));
-    let sliver_gap: f64 = t
-        .slivers
-        .iter()
-        .filter(|s| s.kind == partition::SliverKind::Gap)
-        .map(|s| s.area_m2)
-        .sum();
+    let sliver_gap: f64 = t.slivers.iter().map(|s| s.gap_area_m2).sum();
     let mut shares: Vec<OutsideShare> = grids
         .iter()
         .zip(&t.outside_by_part)

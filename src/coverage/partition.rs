@@ -8,18 +8,26 @@
 //! bounding boxes meet (an R-tree finds them); what lies outside is each part − container.
 //! Every resulting polygon is then classified: below [`NOISE_M2`] it is arithmetic noise
 //! (counted, not listed); narrower than the sliver width it is a sliver (listed apart, never in
-//! the figures); otherwise a fault with its geodesic area.
+//! the figures); otherwise a fault with its geodesic area. Slivers are reported per edge they lie
+//! along ([`super::slivers`]).
 
 use geo::{BooleanOps, BoundingRect, Centroid, MultiPolygon, Polygon};
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree, RTreeObject};
+use rstar::{RTree, RTreeObject};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::geom::{area_m2, inscribed_circle, polygon_area_m2, shared_border_m};
+use super::edges::{BOUNDARY, EdgeIndex};
+use super::geom::{area_m2, inscribed_circle, polygon_area_m2, reaches};
+use super::slivers::{SliverEdge, SliverPiece, WIDTH_PRECISION_M};
 
 /// Pieces smaller than this (m²) are rounding noise of the boolean operations.
 pub const NOISE_M2: f64 = 1e-3;
+
+/// Samples per edge when naming a gap's neighbours (the reported shared lengths, to a metre on
+/// edges up to 64 m) and a sliver's two sides (which only need the two longest).
+const GAP_STEPS: usize = 64;
+const SLIVER_STEPS: usize = 4;
 
 /// Two edges closer than this (m) are one shared border (boolean operations round vertices).
 const SHARED_TOLERANCE_M: f64 = 0.05;
@@ -91,28 +99,14 @@ pub enum SliverKind {
     Outside,
 }
 
-/// A gap, overlap or outside piece narrower than the sliver width: digitising noise.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Sliver {
-    pub kind: SliverKind,
-    /// The parts involved (none for a gap).
-    pub grids: Vec<String>,
-    pub area_m2: f64,
-    pub width_m: f64,
-    #[schema(value_type = Vec<f64>)]
-    pub centroid: LonLat,
-    #[serde(serialize_with = "super::ser_geometry")]
-    #[schema(value_type = Object)]
-    pub geometry: MultiPolygon<f64>,
-}
-
 /// How well the parts tile the container.
 #[derive(Debug, Clone, Default)]
 pub struct Tiling {
     pub gaps: Vec<Gap>,
     pub overlaps: Vec<Overlap>,
     pub outside: Vec<Outside>,
-    pub slivers: Vec<Sliver>,
+    /// Pieces narrower than the sliver width, grouped by the edge they lie along.
+    pub slivers: Vec<SliverEdge>,
     /// Pieces below [`NOISE_M2`], dropped.
     pub noise_pieces: usize,
     /// Area of each part outside the container (m², slivers included), by part index.
@@ -127,53 +121,72 @@ struct Measured {
     label: LonLat,
 }
 
-fn measure(p: Polygon<f64>) -> Measured {
-    let area = polygon_area_m2(&p);
-    let (c, r) = if area >= NOISE_M2 {
-        inscribed_circle(&p, 0.0)
-    } else {
-        (
-            p.centroid().map_or(geo::Coord { x: 0., y: 0. }, |c| c.0),
-            0.0,
-        )
-    };
-    Measured {
-        polygon: p,
-        area,
-        width: 2.0 * r,
-        label: [c.x, c.y],
-    }
+/// Sliver pieces and noise, gathered over the operations of one tiling before grouping.
+#[derive(Default)]
+struct Pieces {
+    slivers: Vec<SliverPiece>,
+    noise: usize,
 }
 
 fn centroid(p: &MultiPolygon<f64>) -> LonLat {
     p.centroid().map_or([0.0, 0.0], |c| [c.x(), c.y()])
 }
 
-/// Split `pieces` into wide ones (returned, merged) and slivers (pushed), dropping noise.
+/// Split `pieces` into wide ones (returned, measured) and slivers (gathered, with `parts` as
+/// their sides), dropping noise. A piece is a sliver when its chord width is under the sliver
+/// width ([`super::thin`]: certain, and its width on straight slivers), or else when no circle of
+/// that width fits; only wide pieces get the full search for their width.
 fn classify(
     pieces: MultiPolygon<f64>,
     kind: SliverKind,
-    grids: &[&str],
+    parts: &[usize],
     sliver_width_m: f64,
-    out: &mut Tiling,
+    out: &mut Pieces,
 ) -> Vec<Measured> {
     let mut wide = Vec::new();
-    for m in pieces.0.into_iter().map(measure) {
-        if m.area < NOISE_M2 {
-            out.noise_pieces += 1;
-        } else if m.width < sliver_width_m {
-            let geometry = MultiPolygon(vec![m.polygon]);
-            out.slivers.push(Sliver {
-                kind,
-                grids: grids.iter().map(|s| s.to_string()).collect(),
-                area_m2: m.area,
-                width_m: m.width,
-                centroid: centroid(&geometry),
-                geometry,
-            });
-        } else {
-            wide.push(m);
+    for p in pieces.0 {
+        // Slivers are measured in a plane tangent at the piece (within 1e-4 over a few hundred
+        // metres); geodesic areas only for the faults the report's figures are made of.
+        let area = super::geom::local_area_m2(&p);
+        if area < NOISE_M2 {
+            out.noise += 1;
+            continue;
         }
+        let thin = super::thin::measure(&p);
+        let sliver = if thin.chord_width_m < sliver_width_m {
+            // Exact when a circle that wide fits at the chord's middle (a straight run).
+            let exact = thin.chord_width_m - thin.lower_width_m <= 2.0 * WIDTH_PRECISION_M;
+            Some((thin.chord_width_m, thin.label, exact, thin.lower_width_m))
+        } else if !reaches(&p, sliver_width_m / 2.0) {
+            // Branching where three boundaries meet (a few per community): the chord says
+            // nothing, but the piece is narrower than the sliver width; measured if it could be
+            // its edge's widest.
+            Some((sliver_width_m, thin.label, false, thin.lower_width_m))
+        } else {
+            None
+        };
+        if let Some((width_m, label, exact, lower_m)) = sliver {
+            out.slivers.push(SliverPiece {
+                kind,
+                parts: parts.to_vec(),
+                boundary: kind == SliverKind::Outside,
+                length_m: super::slivers::half_perimeter_m(&p),
+                polygon: p,
+                area_m2: area,
+                width_m,
+                label: [label.x, label.y],
+                exact,
+                lower_m,
+            });
+            continue;
+        }
+        let (c, r) = inscribed_circle(&p, 0.0);
+        wide.push(Measured {
+            area: polygon_area_m2(&p),
+            polygon: p,
+            width: 2.0 * r,
+            label: [c.x, c.y],
+        });
     }
     wide
 }
@@ -186,6 +199,7 @@ fn rect_of(mp: &MultiPolygon<f64>) -> Option<Rectangle<[f64; 2]>> {
 /// Measure how `parts` tile `container`.
 pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m: f64) -> Tiling {
     let union = geo::unary_union(parts.iter().map(|p| p.geometry));
+    let mut pieces = Pieces::default();
     // Shortcuts that keep clean communities to three operations: when the union lies inside the
     // container no part reaches outside, and when the parts' areas add up to the union's no two
     // overlap (by more than noise), so the per-part and pairwise operations can be skipped.
@@ -195,7 +209,7 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
             ..Tiling::default()
         }
     } else {
-        outside(container, parts, sliver_width_m)
+        outside_pieces(container, parts, sliver_width_m, &mut pieces)
     };
     let sum_of_parts = parts
         .iter()
@@ -210,42 +224,37 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
             .collect(),
     );
 
-    // Gaps: one difference against the union of all parts.
-    for m in classify(
+    // Gaps: one difference against the union of all parts. Their sides (the neighbours of a
+    // wide gap, the two sides of a sliver) come from one index of every boundary's edges.
+    let first_gap_sliver = pieces.slivers.len();
+    let wide_gaps = classify(
         container.difference(&union),
         SliverKind::Gap,
         &[],
         sliver_width_m,
-        &mut out,
-    ) {
-        let geometry = MultiPolygon(vec![m.polygon.clone()]);
-        let mut neighbours: Vec<Neighbour> = match rect_of(&geometry) {
-            Some(r) => tree
-                .locate_in_envelope_intersecting(&r.envelope_expanded())
-                .filter_map(|e| {
-                    let part = parts[e.data];
-                    let shared = shared_border_m(&m.polygon, part.geometry, SHARED_TOLERANCE_M);
-                    (shared > 0.0).then(|| Neighbour {
-                        grid: part.code.to_string(),
-                        shared_border_m: shared,
-                    })
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        neighbours.sort_by(|a, b| {
-            b.shared_border_m
-                .total_cmp(&a.shared_border_m)
-                .then_with(|| a.grid.cmp(&b.grid))
-        });
-        out.gaps.push(Gap {
-            area_m2: m.area,
-            centroid: centroid(&geometry),
-            label: m.label,
-            width_m: m.width,
-            neighbours,
-            geometry,
-        });
+        &mut pieces,
+    );
+    if !wide_gaps.is_empty() || pieces.slivers.len() > first_gap_sliver {
+        let geometries: Vec<&MultiPolygon<f64>> = parts.iter().map(|p| p.geometry).collect();
+        let edges = EdgeIndex::new(container, &geometries);
+        for s in &mut pieces.slivers[first_gap_sliver..] {
+            // The two longest borders are the sides the sliver lies between.
+            let borders = edges.borders(&s.polygon, SHARED_TOLERANCE_M, SLIVER_STEPS);
+            // A gap piece can reach round a corner where three boundaries meet: it lies along
+            // its two sides for the shorter of their borders.
+            if let Some(&(_, second)) = borders.get(1) {
+                s.length_m = s.length_m.min(second);
+            }
+            for (owner, _) in borders.into_iter().take(2) {
+                match owner {
+                    BOUNDARY => s.boundary = true,
+                    i => s.parts.push(i),
+                }
+            }
+        }
+        for m in wide_gaps {
+            out.gaps.push(gap(m, parts, &edges));
+        }
     }
 
     // Overlaps: pairwise intersections of the pairs whose boxes meet.
@@ -259,15 +268,19 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
             .collect();
         js.sort_unstable();
         for j in js {
+            let (i, j) = if parts[i].code <= parts[j].code {
+                (i, j)
+            } else {
+                (j, i)
+            };
             let (a, b) = (parts[i], parts[j]);
-            let (a, b) = if a.code <= b.code { (a, b) } else { (b, a) };
             let inter = a.geometry.intersection(b.geometry);
             let wide = classify(
                 inter,
                 SliverKind::Overlap,
-                &[a.code, b.code],
+                &[i, j],
                 sliver_width_m,
-                &mut out,
+                &mut pieces,
             );
             if let Some(o) = merge(wide) {
                 out.overlaps.push(Overlap {
@@ -280,11 +293,53 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
         }
     }
     out.overlaps.sort_by(|a, b| a.grids.cmp(&b.grids));
+    out.noise_pieces = pieces.noise;
+    out.slivers = super::slivers::group(pieces.slivers, parts);
     out
+}
+
+/// A wide gap with the parts along its border, longest first.
+fn gap(m: Measured, parts: &[Part<'_>], edges: &EdgeIndex) -> Gap {
+    let neighbours = edges
+        .borders(&m.polygon, SHARED_TOLERANCE_M, GAP_STEPS)
+        .into_iter()
+        .filter(|&(owner, _)| owner != BOUNDARY)
+        .map(|(i, len)| Neighbour {
+            grid: parts[i].code.to_string(),
+            shared_border_m: len,
+        });
+    let mut neighbours: Vec<Neighbour> = neighbours.collect();
+    neighbours.sort_by(|a, b| {
+        b.shared_border_m
+            .total_cmp(&a.shared_border_m)
+            .then_with(|| a.grid.cmp(&b.grid))
+    });
+    let geometry = MultiPolygon(vec![m.polygon]);
+    Gap {
+        area_m2: m.area,
+        centroid: centroid(&geometry),
+        label: m.label,
+        width_m: m.width,
+        neighbours,
+        geometry,
+    }
 }
 
 /// Only the pieces of `parts` outside `container` (each part − container), with slivers.
 pub fn outside(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m: f64) -> Tiling {
+    let mut pieces = Pieces::default();
+    let mut out = outside_pieces(container, parts, sliver_width_m, &mut pieces);
+    out.noise_pieces = pieces.noise;
+    out.slivers = super::slivers::group(pieces.slivers, parts);
+    out
+}
+
+fn outside_pieces(
+    container: &MultiPolygon<f64>,
+    parts: &[Part<'_>],
+    sliver_width_m: f64,
+    pieces: &mut Pieces,
+) -> Tiling {
     let mut out = Tiling {
         outside_by_part: vec![0.0; parts.len()],
         ..Tiling::default()
@@ -292,13 +347,7 @@ pub fn outside(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m
     for (i, p) in parts.iter().enumerate() {
         let diff = p.geometry.difference(container);
         out.outside_by_part[i] = area_m2(&diff);
-        let wide = classify(
-            diff,
-            SliverKind::Outside,
-            &[p.code],
-            sliver_width_m,
-            &mut out,
-        );
+        let wide = classify(diff, SliverKind::Outside, &[i], sliver_width_m, pieces);
         if let Some(o) = merge(wide) {
             out.outside.push(Outside {
                 grid: p.code.to_string(),
@@ -323,20 +372,4 @@ fn merge(pieces: Vec<Measured>) -> Option<(f64, f64, MultiPolygon<f64>)> {
         width,
         MultiPolygon(pieces.into_iter().map(|m| m.polygon).collect()),
     ))
-}
-
-trait Expand {
-    fn envelope_expanded(&self) -> AABB<[f64; 2]>;
-}
-
-impl Expand for Rectangle<[f64; 2]> {
-    /// The box grown by about a metre, so that parts touching the gap are found.
-    fn envelope_expanded(&self) -> AABB<[f64; 2]> {
-        let e = self.envelope();
-        let d = 1e-5;
-        AABB::from_corners(
-            [e.lower()[0] - d, e.lower()[1] - d],
-            [e.upper()[0] + d, e.upper()[1] + d],
-        )
-    }
 }

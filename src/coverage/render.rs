@@ -9,7 +9,8 @@ use std::str::FromStr;
 use geo::{BoundingRect, MultiPolygon};
 use serde_json::{Value, json};
 
-use super::partition::{Gap, Outside, Overlap, Sliver};
+use super::partition::{Gap, Outside, Overlap};
+use super::slivers::SliverEdge;
 use super::{CoverageReport, ser_geometry};
 
 /// The forms the report comes in.
@@ -69,6 +70,8 @@ struct FaultRow<'a> {
     grids: Vec<String>,
     area_m2: f64,
     width_m: Option<f64>,
+    /// Slivers: the edge's length (m), its pieces, and whether one side is the boundary.
+    sliver: Option<(f64, usize, bool)>,
     geometry: &'a MultiPolygon<f64>,
 }
 
@@ -79,6 +82,7 @@ fn gap_row<'a>(community: &'a str, kind: &'static str, g: &'a Gap) -> FaultRow<'
         grids: g.neighbours.iter().map(|n| n.grid.clone()).collect(),
         area_m2: g.area_m2,
         width_m: Some(g.width_m),
+        sliver: None,
         geometry: &g.geometry,
     }
 }
@@ -90,6 +94,7 @@ fn overlap_row<'a>(community: &'a str, kind: &'static str, o: &'a Overlap) -> Fa
         grids: o.grids.to_vec(),
         area_m2: o.area_m2,
         width_m: Some(o.width_m),
+        sliver: None,
         geometry: &o.geometry,
     }
 }
@@ -101,21 +106,19 @@ fn outside_row<'a>(community: &'a str, kind: &'static str, o: &'a Outside) -> Fa
         grids: vec![o.grid.clone()],
         area_m2: o.area_m2,
         width_m: Some(o.width_m),
+        sliver: None,
         geometry: &o.geometry,
     }
 }
 
-fn sliver_row<'a>(community: &'a str, s: &'a Sliver) -> FaultRow<'a> {
+fn sliver_row<'a>(community: &'a str, kind: &'static str, s: &'a SliverEdge) -> FaultRow<'a> {
     FaultRow {
-        kind: match s.kind {
-            super::partition::SliverKind::Gap => "sliver_gap",
-            super::partition::SliverKind::Overlap => "sliver_overlap",
-            super::partition::SliverKind::Outside => "sliver_outside",
-        },
+        kind,
         community,
         grids: s.grids.clone(),
         area_m2: s.area_m2,
-        width_m: Some(s.width_m),
+        width_m: Some(s.max_width_m),
+        sliver: Some((s.length_m, s.pieces, s.boundary)),
         geometry: &s.geometry,
     }
 }
@@ -132,7 +135,7 @@ fn fault_rows(r: &CoverageReport) -> Vec<FaultRow<'_>> {
                 .map(|o| overlap_row(&c.code, "overlap", o)),
         );
         rows.extend(c.outside.iter().map(|o| outside_row(&c.code, "outside", o)));
-        rows.extend(c.slivers.iter().map(|s| sliver_row(&c.code, s)));
+        rows.extend(c.slivers.iter().map(|s| sliver_row(&c.code, "sliver", s)));
         rows.extend(c.commercial_outside.iter().map(|m| {
             FaultRow {
                 kind: "commercial_outside",
@@ -142,6 +145,7 @@ fn fault_rows(r: &CoverageReport) -> Vec<FaultRow<'_>> {
                     .collect(),
                 area_m2: m.area_m2,
                 width_m: None,
+                sliver: None,
                 geometry: &m.geometry,
             }
         }));
@@ -158,7 +162,11 @@ fn fault_rows(r: &CoverageReport) -> Vec<FaultRow<'_>> {
                 .iter()
                 .map(|o| outside_row(&s.code, "community_outside", o)),
         );
-        rows.extend(s.slivers.iter().map(|x| sliver_row(&s.code, x)));
+        rows.extend(
+            s.slivers
+                .iter()
+                .map(|x| sliver_row(&s.code, "community_sliver", x)),
+        );
     }
     rows
 }
@@ -174,11 +182,14 @@ fn geojson(r: &CoverageReport) -> Result<Value, serde_json::Error> {
     let mut features = Vec::new();
     for row in fault_rows(r) {
         let g = ser_geometry(row.geometry, serde_json::value::Serializer)?;
-        features.push(feature(
-            g,
-            json!({"kind": row.kind, "community": row.community, "grids": row.grids,
-                   "area_m2": row.area_m2, "width_m": row.width_m}),
-        ));
+        let mut properties = json!({"kind": row.kind, "community": row.community,
+            "grids": row.grids, "area_m2": row.area_m2, "width_m": row.width_m});
+        if let Some((length, pieces, boundary)) = row.sliver {
+            properties["length_m"] = json!(length);
+            properties["pieces"] = json!(pieces);
+            properties["boundary"] = json!(boundary);
+        }
+        features.push(feature(g, properties));
     }
     for p in &r.points_outside {
         features.push(feature(
@@ -294,6 +305,7 @@ fn csv(r: &CoverageReport) -> String {
             ("width_m", f.width_m.map_or(String::new(), n)),
             ("lon", c.map_or(String::new(), |c| format!("{:.7}", c.x))),
             ("lat", c.map_or(String::new(), |c| format!("{:.7}", c.y))),
+            ("detail", f.sliver.map_or(String::new(), sliver_detail)),
         ]));
     }
     for p in &r.points_outside {
@@ -337,6 +349,20 @@ fn csv(r: &CoverageReport) -> String {
     }
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A sliver edge's length, pieces and boundary side, as the CSV's detail column says it.
+fn sliver_detail((length, pieces, boundary): (f64, usize, bool)) -> String {
+    format!("length_m={length:.1} pieces={pieces} boundary={boundary}")
+}
+
+/// The sides of a fault as a reader wants them: the codes, and the boundary for a sliver along it.
+fn sides(f: &FaultRow<'_>) -> String {
+    let mut s = esc(&f.grids.join(", "));
+    if f.sliver.is_some_and(|(_, _, boundary)| boundary) {
+        s.push_str(", 边界 boundary");
+    }
+    s
 }
 
 fn balance_name(b: super::Balance) -> &'static str {
@@ -516,16 +542,18 @@ fn html(r: &CoverageReport) -> String {
         if !mine.is_empty() {
             let _ = write!(
                 o,
-                "<table><tr><th class=t>kind</th><th class=t>grids</th><th>area_m2</th><th>width_m</th><th class=t>map</th></tr>"
+                "<table><tr><th class=t>kind</th><th class=t>grids</th><th>area_m2</th><th>width_m</th><th>length_m</th><th class=t>map</th></tr>"
             );
             for f in mine {
                 let _ = write!(
                     o,
-                    "<tr><td class=t>{}</td><td class=t>{}</td><td>{:.1}</td><td>{}</td><td class=t>{}</td></tr>",
+                    "<tr><td class=t>{}</td><td class=t>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td class=t>{}</td></tr>",
                     f.kind,
-                    esc(&f.grids.join(", ")),
+                    sides(f),
                     f.area_m2,
                     f.width_m.map_or(String::new(), |w| format!("{w:.2}")),
+                    f.sliver
+                        .map_or(String::new(), |(l, _, _)| format!("{l:.0}")),
                     svg(f.geometry, f.kind)
                 );
             }
@@ -548,7 +576,7 @@ fn html(r: &CoverageReport) -> String {
                 "<tr><td class=t>{}</td><td class=t>{}</td><td class=t>{}</td><td>{:.1}</td><td class=t>{}</td></tr>",
                 f.kind,
                 esc(f.community),
-                esc(&f.grids.join(", ")),
+                sides(f),
                 f.area_m2,
                 svg(f.geometry, f.kind)
             );

@@ -254,12 +254,23 @@ fn slivers_are_kept_apart() {
     assert!(c.gaps.is_empty() && c.overlaps.is_empty(), "{c:?}");
     assert_eq!(c.slivers.len(), 2, "{:?}", c.slivers);
     assert_eq!(c.gap_area_m2.to_bits(), 0.0f64.to_bits());
-    let gap = c
-        .slivers
-        .iter()
-        .find(|s| s.kind == partition::SliverKind::Gap)
-        .unwrap();
-    assert!(near(gap.area_m2, 20.0) && near(gap.width_m, 0.2), "{gap:?}");
+    // The strip lies along grid 1 and, on the other side, grids 2 and 3 (half each): the
+    // longest two borders name it, and it is credited with the shorter of the two.
+    let gap = c.slivers.iter().find(|s| s.gap_area_m2 > 0.0).unwrap();
+    assert!(
+        near(gap.gap_area_m2, 20.0) && near(gap.max_width_m, 0.2),
+        "{gap:?}"
+    );
+    assert!(
+        gap.grids.len() == 2 && gap.grids[0] == format!("{C1}001"),
+        "{gap:?}"
+    );
+    assert!((gap.length_m - 50.0).abs() < 1.0, "{gap:?}");
+    let overlap = c.slivers.iter().find(|s| s.overlap_area_m2 > 0.0).unwrap();
+    assert!(
+        near(overlap.max_width_m, 0.3) && !overlap.boundary,
+        "{overlap:?}"
+    );
     // Raised threshold off: a 0.1 m threshold lists them as faults.
     let opts = CoverageOptions {
         sliver_width_m: 0.1,

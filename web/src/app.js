@@ -42,7 +42,7 @@ const POINT_LEGEND = [
 
 // Coverage fault kinds of the GeoJSON report: gaps red, everything where grids cover too much
 // (overlaps, grids reaching outside their community) orange, as issue 5 asks.
-const GAP_KINDS = ['gap', 'community_gap', 'sliver_gap'];
+const GAP_KINDS = ['gap', 'community_gap'];
 const GAP_COLOUR = '#e31a1c';
 const OVERLAP_COLOUR = '#ff8c00';
 
