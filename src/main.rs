@@ -292,15 +292,18 @@ async fn main() -> Result<()> {
                 summary.updated,
                 summary.unchanged
             );
-            println!(
-                "geometry: {} rings rewound to RFC 7946 (exterior counter-clockwise, holes clockwise), \
+            // Only files of polygons have rings to speak of.
+            if g.parts > 0 {
+                println!(
+                    "geometry: {} rings rewound to RFC 7946 (exterior counter-clockwise, holes clockwise), \
                  {} repeated vertices dropped; {} polygons ({} features of several parts), {} holes",
-                g.rings_reoriented,
-                g.repeated_vertices_dropped,
-                g.parts,
-                g.multipart_features,
-                g.holes
-            );
+                    g.rings_reoriented,
+                    g.repeated_vertices_dropped,
+                    g.parts,
+                    g.multipart_features,
+                    g.holes
+                );
+            }
             Ok(())
         }
         Command::Lookup {

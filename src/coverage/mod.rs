@@ -14,6 +14,7 @@
 //! apart and left out of every figure. Communities are computed in parallel (rayon).
 
 pub mod asof;
+pub mod clean;
 pub mod edges;
 pub mod geom;
 pub mod partition;
