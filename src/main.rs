@@ -138,6 +138,23 @@ enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// Clean the party grids' coverage (clip to the community, overlaps and sliver gaps to the
+    /// neighbour with the longest border) and stage the result as a plan to preview and apply
+    Clean {
+        /// Only this community (default: every one).
+        #[arg(long)]
+        community: Option<String>,
+        /// Also give real gaps (wider than the sliver width) to the neighbour with the longest
+        /// border.
+        #[arg(long)]
+        fill_gaps: bool,
+        /// Gaps and overlaps narrower than this many metres are slivers.
+        #[arg(long, default_value_t = 0.5)]
+        sliver_width: f64,
+        /// Print what would change; stage no plan.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Editing and access settings of `serve`.
@@ -370,6 +387,65 @@ async fn main() -> Result<()> {
                 demo::write(*scale, &dir).with_context(|| format!("writing {}", dir.display()))?;
             }
             println!("wrote {}", dir.display());
+            Ok(())
+        }
+        Command::Clean {
+            community,
+            fill_gaps,
+            sliver_width,
+            dry_run,
+        } => {
+            let store = store::open(&cli.store_config()).await?;
+            let snapshot = Snapshot::load(store.as_ref()).await?;
+            if let Some(c) = community
+                && snapshot.find(gridmap::model::Layer::Community, c).is_none()
+            {
+                anyhow::bail!("--community {c}: no such community");
+            }
+            let (edits, report) = gridmap::edit::clean::plan_clean(
+                &snapshot,
+                community.as_deref(),
+                *sliver_width,
+                *fill_gaps,
+            );
+            for c in &report {
+                for g in &c.changes {
+                    println!(
+                        "{} {}: {:.1} -> {:.1} m² (outside -{:.1}, lost -{:.1}, gained +{:.1})",
+                        c.community,
+                        g.code,
+                        g.area_before_m2,
+                        g.area_after_m2,
+                        g.outside_m2,
+                        g.lost_m2,
+                        g.gained_m2
+                    );
+                }
+                for a in &c.gaps_left {
+                    println!(
+                        "{}: a gap of {a:.1} m² is left (--fill-gaps gives it away)",
+                        c.community
+                    );
+                }
+            }
+            if *dry_run || edits.is_empty() {
+                println!("{} party grids would change; no plan staged", edits.len());
+                return Ok(());
+            }
+            let plans = store.plan_store().context("this store keeps no plans")?;
+            let name = match community {
+                Some(c) => format!("clean {c}"),
+                None => "clean every community".to_string(),
+            };
+            let plan =
+                gridmap::edit::clean::stage_plan(plans, &name, "gridmap clean", &edits).await?;
+            println!(
+                "{} party grids changed in plan {} ({name}): preview GET /v1/plans/{}/preview, apply POST /v1/plans/{}/apply",
+                edits.len(),
+                plan.id,
+                plan.id,
+                plan.id
+            );
             Ok(())
         }
         Command::Report {

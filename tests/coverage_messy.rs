@@ -225,8 +225,12 @@ async fn sliver_edges_agree_with_postgis(pool: &sqlx::PgPool, report: &CoverageR
                 panic!("{}: {key:?} share no border in PostGIS ({s:?})", c.code)
             });
             let border = copies.iter().sum::<f64>() / copies.len() as f64;
+            // A piece's length is half its outline, which the jitter of both copies and the
+            // pieces that turn a corner at a junction make up to a fifth longer than the border
+            // itself (seen: 284.6 m along 238.7 m); a piece given the wrong sides would add a
+            // whole other edge.
             assert!(
-                s.length_m <= border * 1.05 + 5.0,
+                s.length_m <= border * 1.3 + 10.0,
                 "{}: {key:?} disagree along {:.1} m, PostGIS finds {border:.1} m of shared border",
                 c.code,
                 s.length_m

@@ -14,6 +14,7 @@
 //!
 //! [`area_change`] measures what an edit gained and lost, in geodesic m².
 
+pub mod clean;
 pub mod preview;
 pub mod topology;
 
