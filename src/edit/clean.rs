@@ -8,7 +8,7 @@ use geo::MultiPolygon;
 use crate::coverage::clean::{PartChange, clean};
 use crate::coverage::geom::areal;
 use crate::coverage::partition::Part;
-use crate::model::{FeatureDraft, Layer};
+use crate::model::{Feature, FeatureDraft, Layer};
 use crate::snapshot::Snapshot;
 use crate::store::StoreError;
 use crate::store::plans::{PlanEdit, PlanInfo, PlanStore};
@@ -34,49 +34,65 @@ pub fn plan_clean(
     sliver_width_m: f64,
     fill_gaps: bool,
 ) -> (Vec<PlanEdit>, Vec<CommunityClean>) {
+    use rayon::prelude::*;
+    // Communities are independent: cleaned in parallel.
+    let communities: Vec<&Feature> = snapshot
+        .layer(Layer::Community)
+        .filter(|c| community.is_none_or(|code| code == c.code))
+        .collect();
+    let results: Vec<(Vec<PlanEdit>, CommunityClean)> = communities
+        .par_iter()
+        .filter_map(|c| clean_community(snapshot, c, sliver_width_m, fill_gaps))
+        .collect();
     let mut edits = Vec::new();
     let mut report = Vec::new();
-    for c in snapshot.layer(Layer::Community) {
-        if community.is_some_and(|code| code != c.code) {
-            continue;
-        }
-        let Some(shape) = areal(&c.geometry) else {
-            continue;
-        };
-        let grids: Vec<_> = snapshot
-            .layer(Layer::PartyGrid)
-            .filter(|g| g.parent.as_deref() == Some(c.code.as_str()))
-            .filter_map(|g| areal(&g.geometry).map(|s| (g, s)))
-            .collect();
-        let parts: Vec<Part> = grids
-            .iter()
-            .map(|(g, s)| Part {
-                code: &g.code,
-                geometry: s,
-            })
-            .collect();
-        let cleaned = clean(&shape, &parts, sliver_width_m, fill_gaps);
-        for (((g, before), after), change) in grids.iter().zip(cleaned.parts).zip(&cleaned.changes)
-        {
-            let moved = change.outside_m2 + change.lost_m2 + change.gained_m2;
-            if moved < UNCHANGED_M2 || after == *before || after.0.is_empty() {
-                continue;
-            }
-            let mut draft = FeatureDraft::from((*g).clone());
-            draft.geometry = geometry(after);
-            edits.push(PlanEdit {
-                key: draft.key(),
-                base_version: g.version,
-                draft: Some(draft),
-            });
-        }
-        report.push(CommunityClean {
-            community: c.code.clone(),
-            changes: cleaned.changes,
-            gaps_left: cleaned.gaps_left,
-        });
+    for (e, r) in results {
+        edits.extend(e);
+        report.push(r);
     }
     (edits, report)
+}
+
+fn clean_community(
+    snapshot: &Snapshot,
+    c: &Feature,
+    sliver_width_m: f64,
+    fill_gaps: bool,
+) -> Option<(Vec<PlanEdit>, CommunityClean)> {
+    let shape = areal(&c.geometry)?;
+    let grids: Vec<_> = snapshot
+        .layer(Layer::PartyGrid)
+        .filter(|g| g.parent.as_deref() == Some(c.code.as_str()))
+        .filter_map(|g| areal(&g.geometry).map(|s| (g, s)))
+        .collect();
+    let parts: Vec<Part> = grids
+        .iter()
+        .map(|(g, s)| Part {
+            code: &g.code,
+            geometry: s,
+        })
+        .collect();
+    let cleaned = clean(&shape, &parts, sliver_width_m, fill_gaps);
+    let mut edits = Vec::new();
+    for (((g, before), after), change) in grids.iter().zip(cleaned.parts).zip(&cleaned.changes) {
+        let moved = change.outside_m2 + change.lost_m2 + change.gained_m2;
+        if moved < UNCHANGED_M2 || after == *before || after.0.is_empty() {
+            continue;
+        }
+        let mut draft = FeatureDraft::from((*g).clone());
+        draft.geometry = geometry(after);
+        edits.push(PlanEdit {
+            key: draft.key(),
+            base_version: g.version,
+            draft: Some(draft),
+        });
+    }
+    let report = CommunityClean {
+        community: c.code.clone(),
+        changes: cleaned.changes,
+        gaps_left: cleaned.gaps_left,
+    };
+    Some((edits, report))
 }
 
 fn geometry(mut mp: MultiPolygon<f64>) -> geo::Geometry<f64> {
