@@ -116,7 +116,7 @@ fn segment_distance(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
 }
 
 /// Signed distance from `p` to the boundary of the rings (first the exterior): positive inside.
-fn signed_distance(p: Coord<f64>, rings: &[Vec<Coord<f64>>]) -> f64 {
+pub(crate) fn signed_distance(p: Coord<f64>, rings: &[Vec<Coord<f64>>]) -> f64 {
     let mut inside = false;
     let mut best = f64::INFINITY;
     for ring in rings {
@@ -131,98 +131,97 @@ fn signed_distance(p: Coord<f64>, rings: &[Vec<Coord<f64>>]) -> f64 {
     if inside { best } else { -best }
 }
 
-/// The polylabel search shared by [`inscribed_circle`] and [`reaches`]: the piece's rings in a
-/// local frame and its starting cells.
-struct Search {
-    frame: LocalFrame,
-    rings: Vec<Vec<Coord<f64>>>,
-    bbox: geo::Rect<f64>,
-}
-
-#[derive(PartialEq)]
-struct Cell {
-    c: Coord<f64>,
-    h: f64,
-    d: f64,
-    max: f64,
-}
-
-impl Eq for Cell {}
-
-impl PartialOrd for Cell {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
+/// The largest inscribed circle of a polygon: its centre (longitude-latitude) and radius in
+/// metres, found by the polylabel search (Mapbox's pole of inaccessibility: a priority queue of
+/// square cells, split while a cell could still hold a better centre) to within `precision_m`,
+/// or, when that is 0, to 1/2000 of the piece's smaller side (at least 1 mm): a width within
+/// 0.1% whatever the size, without chasing millimetres across a large gap.
+pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f64) {
+    let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
+    let rings: Vec<Vec<Coord<f64>>> = std::iter::once(poly.exterior())
+        .chain(poly.interiors())
+        .map(|r| frame.ring(r))
+        .collect();
+    let Some(bbox) = LineString(rings[0].clone()).bounding_rect() else {
+        return (Coord { x: 0.0, y: 0.0 }, 0.0);
+    };
+    let cell_size = bbox.width().min(bbox.height());
+    if cell_size.is_nan() || cell_size <= 0.0 {
+        return (frame.to_lonlat(bbox.center()), 0.0);
     }
-}
-
-impl Ord for Cell {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.max.total_cmp(&o.max)
+    let precision_m = if precision_m > 0.0 {
+        precision_m
+    } else {
+        (cell_size / 2000.0).max(0.001)
+    };
+    #[derive(PartialEq)]
+    struct Cell {
+        c: Coord<f64>,
+        h: f64,
+        d: f64,
+        max: f64,
     }
-}
-
-/// A bound on the cells one search looks at, for pathological shapes; the answer is then still
-/// a lower bound.
-const CELL_BUDGET: usize = 50_000;
-
-impl Search {
-    /// `None` for an empty or flat polygon (width 0).
-    fn new(poly: &Polygon<f64>) -> Result<Search, Coord<f64>> {
-        let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
-        let rings: Vec<Vec<Coord<f64>>> = std::iter::once(poly.exterior())
-            .chain(poly.interiors())
-            .map(|r| frame.ring(r))
-            .collect();
-        let Some(bbox) = LineString(rings[0].clone()).bounding_rect() else {
-            return Err(Coord { x: 0.0, y: 0.0 });
-        };
-        let side = bbox.width().min(bbox.height());
-        if side.is_nan() || side <= 0.0 {
-            return Err(frame.to_lonlat(bbox.center()));
+    impl Eq for Cell {}
+    impl PartialOrd for Cell {
+        fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(o))
         }
-        Ok(Search { frame, rings, bbox })
     }
-
-    fn cell(&self, c: Coord<f64>, h: f64) -> Cell {
-        let d = signed_distance(c, &self.rings);
+    impl Ord for Cell {
+        fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+            self.max.total_cmp(&o.max)
+        }
+    }
+    let cell = |c: Coord<f64>, h: f64| {
+        let d = signed_distance(c, &rings);
         Cell {
             c,
             h,
             d,
             max: d + h * std::f64::consts::SQRT_2,
         }
-    }
-
-    /// Square cells covering the box, at most about 10,000: a hair-thin sliver (micrometres
-    /// wide, kilometres long, as boolean operations on neighbours can leave) would otherwise
-    /// start with billions of cells and exhaust memory. Larger cells are split as needed.
-    fn start(&self) -> std::collections::BinaryHeap<Cell> {
-        let (w, h) = (self.bbox.width(), self.bbox.height());
-        let size = w.min(h).max(w.max(h) / 10_000.0);
-        let half = size / 2.0;
-        let mut queue = std::collections::BinaryHeap::new();
-        let mut x = self.bbox.min().x;
-        while x < self.bbox.max().x {
-            let mut y = self.bbox.min().y;
-            while y < self.bbox.max().y {
-                queue.push(self.cell(
-                    Coord {
-                        x: x + half,
-                        y: y + half,
-                    },
-                    half,
-                ));
-                y += size;
-            }
-            x += size;
+    };
+    let mut queue = std::collections::BinaryHeap::new();
+    // At most about 10,000 starting cells: a hair-thin sliver (micrometres wide, kilometres
+    // long, as boolean operations on neighbours can leave) would otherwise start with billions
+    // of cells and exhaust memory. Larger cells are split by the search as needed.
+    let cell_size = cell_size.max(bbox.width().max(bbox.height()) / 10_000.0);
+    let h = cell_size / 2.0;
+    let mut x = bbox.min().x;
+    while x < bbox.max().x {
+        let mut y = bbox.min().y;
+        while y < bbox.max().y {
+            queue.push(cell(Coord { x: x + h, y: y + h }, h));
+            y += cell_size;
         }
-        queue
+        x += cell_size;
     }
-
-    fn split(&self, c: &Cell, queue: &mut std::collections::BinaryHeap<Cell>) {
+    let mut best = cell(bbox.center(), 0.0);
+    // The centroid of the exterior's vertices is often a good first guess for convex pieces.
+    let n = rings[0].len().max(1) as f64;
+    let mean = rings[0]
+        .iter()
+        .fold(Coord { x: 0.0, y: 0.0 }, |s, c| Coord {
+            x: s.x + c.x / n,
+            y: s.y + c.y / n,
+        });
+    let guess = cell(mean, 0.0);
+    if guess.d > best.d {
+        best = guess;
+    }
+    // A bound on the work for pathological shapes; the answer is then still a lower bound.
+    let mut budget = 50_000usize;
+    while let Some(c) = queue.pop() {
+        if c.d > best.d {
+            best = Cell { max: c.d, ..c };
+        }
+        if c.max - best.d <= precision_m || budget == 0 {
+            continue;
+        }
+        budget = budget.saturating_sub(4);
         let h = c.h / 2.0;
         for (dx, dy) in [(-h, -h), (h, -h), (-h, h), (h, h)] {
-            queue.push(self.cell(
+            queue.push(cell(
                 Coord {
                     x: c.c.x + dx,
                     y: c.c.y + dy,
@@ -231,59 +230,7 @@ impl Search {
             ));
         }
     }
-}
-
-/// The largest inscribed circle of a polygon: its centre (longitude-latitude) and radius in
-/// metres, found by the polylabel search (Mapbox's pole of inaccessibility: a priority queue of
-/// square cells, split while a cell could still hold a better centre) to within `precision_m`,
-/// or, when that is 0, to 1/2000 of the piece's smaller side (at least 1 mm): a width within
-/// 0.1% whatever the size, without chasing millimetres across a large gap.
-///
-/// Hand-written rather than the `polylabel` crate's: that one returns the centre without the
-/// radius, cannot stop early for the sliver test ([`reaches`]) and has no cell budget against
-/// hair-thin pieces.
-pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f64) {
-    match Search::new(poly) {
-        Ok(search) => search.best(precision_m),
-        Err(c) => (c, 0.0),
-    }
-}
-
-impl Search {
-    fn best(&self, precision_m: f64) -> (Coord<f64>, f64) {
-        let side = self.bbox.width().min(self.bbox.height());
-        let precision_m = if precision_m > 0.0 {
-            precision_m
-        } else {
-            (side / 2000.0).max(0.001)
-        };
-        let mut queue = self.start();
-        let mut best = self.cell(self.bbox.center(), 0.0);
-        // The centroid of the exterior's vertices is often a good first guess for convex pieces.
-        let n = self.rings[0].len().max(1) as f64;
-        let mean = self.rings[0]
-            .iter()
-            .fold(Coord { x: 0.0, y: 0.0 }, |s, c| Coord {
-                x: s.x + c.x / n,
-                y: s.y + c.y / n,
-            });
-        let guess = self.cell(mean, 0.0);
-        if guess.d > best.d {
-            best = guess;
-        }
-        let mut budget = CELL_BUDGET;
-        while let Some(c) = queue.pop() {
-            if c.d > best.d {
-                best = Cell { max: c.d, ..c };
-            }
-            if c.max - best.d <= precision_m || budget == 0 {
-                continue;
-            }
-            budget = budget.saturating_sub(4);
-            self.split(&c, &mut queue);
-        }
-        (self.frame.to_lonlat(best.c), best.d.max(0.0))
-    }
+    (frame.to_lonlat(best.c), best.d.max(0.0))
 }
 
 /// Does the polygon hold a circle of `radius_m`? It does when eroding it by that radius (an

@@ -18,7 +18,7 @@
 
 use geo::{ConvexHull, Coord, MultiPolygon, Polygon};
 
-use super::geom::LocalFrame;
+use super::geom::{LocalFrame, signed_distance};
 
 /// Pieces with more vertices than this skip the chord measure (it is quadratic); they are the
 /// large pieces that the search measures anyway.
@@ -147,7 +147,7 @@ fn chord(rings: &[Vec<Coord<f64>>], u: Coord<f64>) -> (f64, f64, Coord<f64>) {
     let mut fit = (0.0, at);
     for x in [at.x, at.x - len / 2.0, at.x + len / 2.0] {
         if let Some((_, mid)) = longest_at(&rings, x.clamp(lo, hi), &mut ys) {
-            let w = 2.0 * distance_to_rings(mid, &rings);
+            let w = 2.0 * signed_distance(mid, &rings).abs();
             if w > fit.0 {
                 fit = (w, mid);
             }
@@ -187,17 +187,6 @@ pub fn measure(poly: &Polygon<f64>) -> Thin {
         label: frame.to_lonlat(middle),
         lower_width_m,
     }
-}
-
-fn distance_to_rings(p: Coord<f64>, rings: &[Vec<Coord<f64>>]) -> f64 {
-    rings
-        .iter()
-        .flat_map(|r| r.windows(2))
-        .map(|w| {
-            let q = crate::spatial::closest_on_segment(p, w[0], w[1]);
-            ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()
-        })
-        .fold(f64::INFINITY, f64::min)
 }
 
 #[cfg(test)]
