@@ -52,6 +52,17 @@ async fn setup() -> (axum::Router, AppState, String) {
     (api::app(state.clone()), state, secret)
 }
 
+/// The status and JSON body (null when not JSON) of a request.
+async fn send(app: &axum::Router, r: Request<Body>) -> (StatusCode, Value) {
+    let resp = app.clone().oneshot(r).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 async fn put(
     app: &axum::Router,
     uri: &str,
@@ -67,13 +78,7 @@ async fn put(
         .header(header::CONTENT_TYPE, "application/geo+json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    let resp = app.clone().oneshot(r).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    send(app, r).await
 }
 
 fn grid(state: &AppState, code: &str) -> Feature {
@@ -331,29 +336,76 @@ async fn call(app: &axum::Router, method: &str, uri: &str, token: &str) -> (Stat
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap();
-    let resp = app.clone().oneshot(r).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    send(app, r).await
 }
 
-/// `gridmap clean`'s plan for the community with the planted overlap: staged, its preview shows
-/// no sliver, overlap or spill after (and the planted gap, which is real, still there), it
-/// applies, and the live report then agrees, with no grid invalid.
+async fn post_json(app: &axum::Router, uri: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let r = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    send(app, r).await
+}
+
+/// `POST /v1/clean` for the community with the planted overlap: a dry run answers what would
+/// change and stages nothing; an unknown community is a 404 naming it; then the plan is staged,
+/// its preview shows no sliver, overlap or spill after (and the planted gap, which is real, still
+/// there), it applies, and the live report then agrees, with no grid invalid.
 #[tokio::test]
 async fn a_cleaning_plan_previews_and_applies_to_a_partition() {
     let (app, state, planner) = setup().await;
     let community = &OVERLAPPING[..12];
-    let snapshot = state.snapshot.current();
-    let (edits, report) = gridmap::edit::clean::plan_clean(&snapshot, Some(community), 0.5, false);
-    assert_eq!(report.len(), 1);
-    assert!(edits.len() >= 2, "{} grids to change", edits.len());
-    let plans = state.store.plan_store().unwrap();
-    let plan = gridmap::edit::clean::stage_plan(plans, "clean", "planner-1", &edits)
+    let (status, dry) = post_json(
+        &app,
+        "/v1/clean",
+        &planner,
+        json!({"community": community, "dry_run": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert!(
+        dry["plan"].is_null() && dry["changed"].as_u64().unwrap() >= 2,
+        "{dry}"
+    );
+    assert_eq!(dry["communities"].as_array().unwrap().len(), 1);
+    let (_, plans) = call(&app, "GET", "/v1/plans", &planner).await;
+    assert_eq!(
+        plans.as_array().unwrap().len(),
+        0,
+        "a dry run staged {plans}"
+    );
+    let (status, missing) = post_json(
+        &app,
+        "/v1/clean",
+        &planner,
+        json!({"community": "419901999999"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+    assert!(missing.to_string().contains("419901999999"), "{missing}");
+    let (status, bad) = post_json(&app, "/v1/clean", &planner, json!({"sliver_width_m": -1})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(bad.to_string().contains("sliver_width_m"), "{bad}");
+    let (status, staged) =
+        post_json(&app, "/v1/clean", &planner, json!({"community": community})).await;
+    assert_eq!(status, StatusCode::CREATED, "{staged}");
+    assert_eq!(staged["changed"], dry["changed"]);
+    let id = staged["plan"]["plan"]["id"].as_i64().unwrap();
+    assert_eq!(staged["plan"]["plan"]["author"], "planner-1", "{staged}");
+    assert_eq!(
+        staged["plan"]["edits"].as_array().unwrap().len() as u64,
+        staged["changed"].as_u64().unwrap()
+    );
+    let plan = state
+        .store
+        .plan_store()
+        .unwrap()
+        .plan(id)
         .await
+        .unwrap()
         .unwrap();
     let (status, preview) = call(
         &app,

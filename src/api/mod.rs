@@ -4,6 +4,7 @@
 //! turn the answer into a response. Every failure becomes an [`error::ApiError`].
 
 pub mod auth;
+pub mod clean;
 pub mod error;
 pub mod features;
 pub mod grids;

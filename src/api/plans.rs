@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/plans/{id}", get(get_plan).delete(delete_plan))
         .route("/v1/plans/{id}/preview", get(get_preview))
         .route("/v1/plans/{id}/apply", post(post_apply))
+        .route("/v1/clean", post(super::clean::post_clean))
 }
 
 fn plans(state: &AppState) -> Result<&dyn PlanStore, ApiError> {
@@ -152,7 +153,7 @@ pub struct PlanBody {
     pub edits: Vec<EditEntry>,
 }
 
-async fn plan_body(state: &AppState, plan: PlanInfo) -> Result<PlanBody, ApiError> {
+pub async fn plan_body(state: &AppState, plan: PlanInfo) -> Result<PlanBody, ApiError> {
     let live = state.snapshot.current();
     let edits = plans(state)?
         .plan_edits(plan.id)
@@ -497,10 +498,22 @@ pub async fn delete_plan(
 /// The OpenAPI description of the plan endpoints, merged into `/openapi.json`.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(post_plan, get_plans, get_plan, get_preview, post_apply, delete_plan),
+    paths(
+        post_plan,
+        get_plans,
+        get_plan,
+        get_preview,
+        post_apply,
+        delete_plan,
+        super::clean::post_clean
+    ),
     components(schemas(
         NewPlan,
         ApplyPlan,
+        super::clean::CleanRequest,
+        super::clean::CleanAnswer,
+        crate::edit::clean::CommunityClean,
+        crate::coverage::clean::PartChange,
         PlanBody,
         EditEntry,
         PlanInfo,

@@ -6,8 +6,8 @@
 //! names a gap's neighbours with it, and the sliver grouping names the two sides of a sliver.
 
 use geo::{Coord, MultiPolygon, Polygon};
-use rstar::RTree;
 use rstar::primitives::{GeomWithData, Line};
+use rstar::{PointDistance, RTree};
 
 use super::geom::LocalFrame;
 
@@ -76,12 +76,13 @@ impl EdgeIndex {
             for k in 0..steps as usize {
                 let t = (k as f64 + 0.5) / steps;
                 let p = [a.x + t * (b.x - a.x), a.y + t * (b.y - a.y)];
-                let nearest = self.tree.nearest_neighbor_iter_with_distance_2(&p).next();
-                let Some((edge, d2)) = nearest else { continue };
-                if d2 > tolerance_m * tolerance_m {
-                    continue;
-                }
-                let o = edge.data;
+                // Only edges within the tolerance matter: a bounded search, with no heap.
+                let nearest = self
+                    .tree
+                    .locate_within_distance(p, tolerance_m * tolerance_m)
+                    .map(|e| (e.distance_2(&p), e.data))
+                    .min_by(|x, y| x.0.total_cmp(&y.0));
+                let Some((_, o)) = nearest else { continue };
                 match lengths.iter_mut().find(|(x, _)| *x == o) {
                     Some((_, total)) => *total += len / steps,
                     None => lengths.push((o, len / steps)),

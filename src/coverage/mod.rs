@@ -341,32 +341,40 @@ pub fn report(
         }
     }
 
-    let results: Vec<(CommunityCoverage, Vec<OutsideShare>)> = communities
-        .par_iter()
-        .filter(|c| wanted(&c.feature.code))
-        .map(|c| {
-            let grids = party_by_parent
-                .get(c.feature.code.as_str())
-                .map_or(&[][..], Vec::as_slice);
-            let commercial = commercial_by_parent
-                .get(c.feature.code.as_str())
-                .map_or(&[][..], Vec::as_slice);
-            community_coverage(snapshot, c, grids, commercial, options)
-        })
-        .collect();
+    // Communities, the subdistricts' tilings and the points are independent: on two cores the
+    // subdistrict tiling (one task per subdistrict) would otherwise run alone after the rest.
+    let community_results = || -> Vec<(CommunityCoverage, Vec<OutsideShare>)> {
+        communities
+            .par_iter()
+            .filter(|c| wanted(&c.feature.code))
+            .map(|c| {
+                let grids = party_by_parent
+                    .get(c.feature.code.as_str())
+                    .map_or(&[][..], Vec::as_slice);
+                let commercial = commercial_by_parent
+                    .get(c.feature.code.as_str())
+                    .map_or(&[][..], Vec::as_slice);
+                community_coverage(snapshot, c, grids, commercial, options)
+            })
+            .collect()
+    };
+    let subdistricts = || {
+        if options.community.is_none() {
+            subdistrict_tilings(snapshot, &communities, options.sliver_width_m)
+        } else {
+            Vec::new()
+        }
+    };
+    let ((results, subdistricts), (points_outside, grids)) = rayon::join(
+        || rayon::join(community_results, subdistricts),
+        || grid_contents(snapshot, &party, options),
+    );
     let mut shares: HashMap<(Layer, String), f64> = HashMap::new();
     let mut community_reports = Vec::with_capacity(results.len());
     for (r, s) in results {
         community_reports.push(r);
         shares.extend(s);
     }
-
-    let subdistricts = if options.community.is_none() {
-        subdistrict_tilings(snapshot, &communities, options.sliver_width_m)
-    } else {
-        Vec::new()
-    };
-    let (points_outside, grids) = grid_contents(snapshot, &party, options);
     let faults = data_faults(
         snapshot,
         &communities,

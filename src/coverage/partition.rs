@@ -11,14 +11,15 @@
 //! the figures); otherwise a fault with its geodesic area. Slivers are reported per edge they lie
 //! along ([`super::slivers`]).
 
-use geo::{BooleanOps, BoundingRect, Centroid, MultiPolygon, Polygon};
+use geo::{Area, BooleanOps, BoundingRect, Centroid, MultiPolygon, Polygon};
+use rayon::prelude::*;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, RTreeObject};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::edges::{BOUNDARY, EdgeIndex};
-use super::geom::{area_m2, inscribed_circle, polygon_area_m2, reaches};
+use super::geom::{LocalFrame, inscribed_circle, local_area_m2, polygon_area_m2, reaches};
 use super::slivers::{SliverEdge, SliverPiece, WIDTH_PRECISION_M};
 
 /// Pieces smaller than this (m²) are rounding noise of the boolean operations.
@@ -128,6 +129,13 @@ struct Pieces {
     noise: usize,
 }
 
+impl Pieces {
+    fn absorb(&mut self, other: Pieces) {
+        self.slivers.extend(other.slivers);
+        self.noise += other.noise;
+    }
+}
+
 fn centroid(p: &MultiPolygon<f64>) -> LonLat {
     p.centroid().map_or([0.0, 0.0], |c| [c.x(), c.y()])
 }
@@ -202,8 +210,12 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
     let mut pieces = Pieces::default();
     // Shortcuts that keep clean communities to three operations: when the union lies inside the
     // container no part reaches outside, and when the parts' areas add up to the union's no two
-    // overlap (by more than noise), so the per-part and pairwise operations can be skipped.
-    let mut out = if area_m2(&union.difference(container)) < NOISE_M2 {
+    // overlap (by more than noise), so the per-part and pairwise operations can be skipped. The
+    // areas are planar in one local frame (a linear map of longitude and latitude, so the sums
+    // compare exactly); geodesic areas cost ten times more and these are only tests.
+    let scale = LocalFrame::around(container).area_scale();
+    let planar = |mp: &MultiPolygon<f64>| mp.unsigned_area() * scale;
+    let mut out = if planar(&union.difference(container)) < NOISE_M2 {
         Tiling {
             outside_by_part: vec![0.0; parts.len()],
             ..Tiling::default()
@@ -213,9 +225,9 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
     };
     let sum_of_parts = parts
         .iter()
-        .map(|p| area_m2(p.geometry))
+        .map(|p| planar(p.geometry))
         .fold(0.0, |a, b| a + b);
-    let may_overlap = sum_of_parts - area_m2(&union) >= NOISE_M2;
+    let may_overlap = sum_of_parts - planar(&union) >= NOISE_M2;
     let tree = RTree::bulk_load(
         parts
             .iter()
@@ -237,59 +249,71 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
     if !wide_gaps.is_empty() || pieces.slivers.len() > first_gap_sliver {
         let geometries: Vec<&MultiPolygon<f64>> = parts.iter().map(|p| p.geometry).collect();
         let edges = EdgeIndex::new(container, &geometries);
-        for s in &mut pieces.slivers[first_gap_sliver..] {
-            // The two longest borders are the sides the sliver lies between.
-            let borders = edges.borders(&s.polygon, SHARED_TOLERANCE_M, SLIVER_STEPS);
-            // A gap piece can reach round a corner where three boundaries meet: it lies along
-            // its two sides for the shorter of their borders.
-            if let Some(&(_, second)) = borders.get(1) {
-                s.length_m = s.length_m.min(second);
-            }
-            for (owner, _) in borders.into_iter().take(2) {
-                match owner {
-                    BOUNDARY => s.boundary = true,
-                    i => s.parts.push(i),
+        pieces.slivers[first_gap_sliver..]
+            .par_iter_mut()
+            .for_each(|s| {
+                // The two longest borders are the sides the sliver lies between.
+                let borders = edges.borders(&s.polygon, SHARED_TOLERANCE_M, SLIVER_STEPS);
+                // A gap piece can reach round a corner where three boundaries meet: it lies along
+                // its two sides for the shorter of their borders.
+                if let Some(&(_, second)) = borders.get(1) {
+                    s.length_m = s.length_m.min(second);
                 }
-            }
-        }
-        for m in wide_gaps {
-            out.gaps.push(gap(m, parts, &edges));
-        }
+                for (owner, _) in borders.into_iter().take(2) {
+                    match owner {
+                        BOUNDARY => s.boundary = true,
+                        i => s.parts.push(i),
+                    }
+                }
+            });
+        out.gaps = wide_gaps
+            .into_par_iter()
+            .map(|m| gap(m, parts, &edges))
+            .collect();
     }
 
-    // Overlaps: pairwise intersections of the pairs whose boxes meet.
+    // Overlaps: pairwise intersections of the pairs whose boxes meet, in parallel (on messy
+    // data every neighbour overlaps by slivers, so every pair has work).
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
     for e in tree.iter().filter(|_| may_overlap) {
         let i = e.data;
         let env = e.geom().envelope();
-        let mut js: Vec<usize> = tree
-            .locate_in_envelope_intersecting(&env)
-            .map(|f| f.data)
-            .filter(|&j| j > i)
-            .collect();
-        js.sort_unstable();
-        for j in js {
-            let (i, j) = if parts[i].code <= parts[j].code {
-                (i, j)
-            } else {
-                (j, i)
-            };
-            let (a, b) = (parts[i], parts[j]);
-            let inter = a.geometry.intersection(b.geometry);
+        for f in tree.locate_in_envelope_intersecting(&env) {
+            let j = f.data;
+            if j > i {
+                pairs.push(if parts[i].code <= parts[j].code {
+                    (i, j)
+                } else {
+                    (j, i)
+                });
+            }
+        }
+    }
+    pairs.sort_unstable();
+    let found: Vec<(usize, usize, Vec<Measured>, Pieces)> = pairs
+        .into_par_iter()
+        .map(|(i, j)| {
+            let mut found = Pieces::default();
+            let inter = parts[i].geometry.intersection(parts[j].geometry);
             let wide = classify(
                 inter,
                 SliverKind::Overlap,
                 &[i, j],
                 sliver_width_m,
-                &mut pieces,
+                &mut found,
             );
-            if let Some(o) = merge(wide) {
-                out.overlaps.push(Overlap {
-                    grids: [a.code.to_string(), b.code.to_string()],
-                    area_m2: o.0,
-                    width_m: o.1,
-                    geometry: o.2,
-                });
-            }
+            (i, j, wide, found)
+        })
+        .collect();
+    for (i, j, wide, found) in found {
+        pieces.absorb(found);
+        if let Some(o) = merge(wide) {
+            out.overlaps.push(Overlap {
+                grids: [parts[i].code.to_string(), parts[j].code.to_string()],
+                area_m2: o.0,
+                width_m: o.1,
+                geometry: o.2,
+            });
         }
     }
     out.overlaps.sort_by(|a, b| a.grids.cmp(&b.grids));
@@ -344,13 +368,23 @@ fn outside_pieces(
         outside_by_part: vec![0.0; parts.len()],
         ..Tiling::default()
     };
-    for (i, p) in parts.iter().enumerate() {
-        let diff = p.geometry.difference(container);
-        out.outside_by_part[i] = area_m2(&diff);
-        let wide = classify(diff, SliverKind::Outside, &[i], sliver_width_m, pieces);
+    // Each part − container, in parallel.
+    let found: Vec<(f64, Vec<Measured>, Pieces)> = (0..parts.len())
+        .into_par_iter()
+        .map(|i| {
+            let diff = parts[i].geometry.difference(container);
+            let area = diff.0.iter().map(local_area_m2).sum();
+            let mut found = Pieces::default();
+            let wide = classify(diff, SliverKind::Outside, &[i], sliver_width_m, &mut found);
+            (area, wide, found)
+        })
+        .collect();
+    for (i, (area, wide, found)) in found.into_iter().enumerate() {
+        out.outside_by_part[i] = area;
+        pieces.absorb(found);
         if let Some(o) = merge(wide) {
             out.outside.push(Outside {
-                grid: p.code.to_string(),
+                grid: parts[i].code.to_string(),
                 area_m2: o.0,
                 width_m: o.1,
                 geometry: o.2,

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use geo::{MultiPolygon, Polygon};
+use rayon::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -127,8 +128,10 @@ pub fn group(pieces: Vec<SliverPiece>, parts: &[Part<'_>]) -> Vec<SliverEdge> {
         codes.dedup();
         groups.entry((codes, p.boundary)).or_default().push(p);
     }
+    // Groups are measured in parallel: the widest piece of each may need its inward buffers.
+    let groups: Vec<_> = groups.into_iter().collect();
     groups
-        .into_iter()
+        .into_par_iter()
         .map(|((codes, boundary), pieces)| {
             let (width, label) = widest(&pieces);
             let length: f64 = pieces.iter().map(|p| p.length_m).fold(0.0, |a, b| a + b);

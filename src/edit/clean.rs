@@ -14,7 +14,7 @@ use crate::store::StoreError;
 use crate::store::plans::{PlanEdit, PlanInfo, PlanStore};
 
 /// What a clean would do, per community.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CommunityClean {
     pub community: String,
     /// Per party grid (every one of the community, changed or not).
