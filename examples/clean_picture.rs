@@ -164,7 +164,6 @@ fn main() -> anyhow::Result<()> {
             y: edge.label[1],
         }),
     };
-    eprintln!("window centre {:.2},{:.2}", centre.x, centre.y);
     let window = Coord {
         x: centre.x - WINDOW_M / 2.0,
         y: centre.y - WINDOW_M / 2.0,
