@@ -197,6 +197,56 @@ mod tests {
         assert!((lat - 39.916_404_281_501_64).abs() < 1e-12, "{lat}");
     }
 
+    /// Reference pairs published by two independent implementations, not computed here:
+    /// googollee/eviltransform's test suite (`python/test.py`: WGS84 → GCJ-02 in Shanghai, Shenzhen
+    /// and Beijing, checked both ways) and hujiulong/gcoord's (`test/unit/crs/GCJ02.spec.js`:
+    /// GCJ-02 (123, 45) → WGS84 and → BD-09, to 5 decimals, as that suite checks them).
+    /// eviltransform's BD-09 → WGS84 pairs are not used: they come from its one-step GCJ-02
+    /// inverse, about 10 m off the exact one near Hangzhou (our inverse round-trips to a
+    /// centimetre, below), so they cannot judge ours. The BD-09 inverse is judged as the inverse
+    /// of a forward transform that gcoord's pair checks.
+    #[test]
+    fn published_reference_pairs_of_other_implementations() {
+        let close = |got: (f64, f64), want: (f64, f64), tol: f64, what: &str| {
+            assert!(
+                (got.0 - want.0).abs() < tol && (got.1 - want.1).abs() < tol,
+                "{what}: got {got:?}, want {want:?}"
+            );
+        };
+        // eviltransform: (wgs lat, wgs lng, gcj lat, gcj lng).
+        for (wlat, wlng, glat, glng) in [
+            (31.1774276, 121.5272106, 31.17530398364597, 121.531541859215),
+            (22.543847, 113.912316, 22.540796131694766, 113.9171764808363),
+            (39.911954, 116.377817, 39.91334545536069, 116.38404722455657),
+        ] {
+            close(
+                wgs84_to_gcj02(wlng, wlat),
+                (glng, glat),
+                1e-9,
+                "WGS84 → GCJ-02",
+            );
+            close(
+                gcj02_to_wgs84(glng, glat),
+                (wlng, wlat),
+                1e-7,
+                "GCJ-02 → WGS84",
+            );
+        }
+        // gcoord.
+        close(
+            gcj02_to_wgs84(123.0, 45.0),
+            (122.99395597, 44.99804071),
+            5e-6,
+            "gcoord GCJ-02 → WGS84",
+        );
+        close(
+            gcj02_to_bd09(123.0, 45.0),
+            (123.00636499, 45.00636899),
+            5e-6,
+            "gcoord GCJ-02 → BD-09",
+        );
+    }
+
     #[test]
     fn inverse_round_trips_within_a_centimetre_all_over_china() {
         let mut worst: f64 = 0.0;
