@@ -441,6 +441,30 @@ async fn refusals_are_json_and_change_nothing(store: Arc<dyn Store>) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_edit",
         ),
+        // A grid merged with itself (issue 11: a 500 live, and staged in a plan it deleted the
+        // grid): refused, live and as a dry run, naming the grid.
+        (
+            req(
+                "POST",
+                "/v1/features/party_grid/merge",
+                Some(&planner),
+                None,
+                Some(json!({"codes": [GRID1, GRID1]})),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_edit",
+        ),
+        (
+            req(
+                "POST",
+                "/v1/features/party_grid/merge?dry_run=true",
+                Some(&planner),
+                None,
+                Some(json!({"codes": [GRID2, GRID1, GRID2]})),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_edit",
+        ),
         // Missing and stale versions.
         (
             req("PUT", &grid, Some(&planner), None, Some(ok_body.clone())),

@@ -272,7 +272,15 @@ pub fn merge(grids: &[&Feature]) -> Result<FeatureDraft, Refusal> {
         return Err(vec!["codes: name at least two party grids".into()]);
     }
     let mut reasons = Vec::new();
-    for g in grids {
+    for (i, g) in grids.iter().enumerate() {
+        // Named twice, a grid would be kept and deleted by the one merge.
+        if grids[..i].iter().any(|h| h.code == g.code) {
+            reasons.push(format!(
+                "codes: {} is named more than once; name each grid once",
+                g.key()
+            ));
+            continue;
+        }
         if g.parent != first.parent {
             reasons.push(format!(
                 "{}: belongs to community {:?}, not {:?} like {}",
