@@ -503,6 +503,31 @@ async fn refusals_are_json_and_change_nothing(store: Arc<dyn Store>) {
             StatusCode::BAD_REQUEST,
             "invalid_if_match",
         ),
+        // RFC 9110 §13.1.1: a well-formed tag that is not the current one fails the precondition
+        // (412), whatever it holds; and the precondition is judged before the body, so a stale
+        // client with a body that breaks a rule hears 412, not 422 (issue 11 item 6).
+        (
+            req(
+                "PUT",
+                &grid,
+                Some(&planner),
+                Some("\"stale-0\""),
+                Some(ok_body.clone()),
+            ),
+            StatusCode::PRECONDITION_FAILED,
+            "version_conflict",
+        ),
+        (
+            req(
+                "PUT",
+                &grid,
+                Some(&planner),
+                Some("\"7\""),
+                Some(grid_body(GRID1, "bow tie", bow_tie.clone())),
+            ),
+            StatusCode::PRECONDITION_FAILED,
+            "version_conflict",
+        ),
         // Unknown layer and code.
         (
             req(
@@ -1513,6 +1538,21 @@ async fn dry_runs_preview_and_write_nothing(store: Arc<dyn Store>) {
     )
     .await;
     assert_eq!(a.status, StatusCode::PRECONDITION_FAILED, "{}", a.body);
+    // `If-Match: *` (any current version) and a list holding the current one both match.
+    for tag in ["*", "\"9\", W/\"1\""] {
+        let a = send(
+            &app,
+            req(
+                "PUT",
+                &format!("{grid}?dry_run=true&neighbours=adjust"),
+                Some(&planner),
+                Some(tag),
+                Some(body.clone()),
+            ),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK, "If-Match: {tag}: {}", a.body);
+    }
     let a = send(
         &app,
         req(

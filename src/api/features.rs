@@ -96,8 +96,13 @@ fn with_etag_warned(status: StatusCode, f: &Feature, warnings: &[String]) -> Res
     r
 }
 
-/// The version `If-Match` names: 428 without it, 400 when it is not one quoted version.
-fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
+/// The version an edit of `key` expects, judged from `If-Match` (RFC 9110 §13.1.1) against
+/// `held`, the version the service holds (0 when the feature does not exist): 428 without the
+/// field; `*` matches when the feature exists; a list of entity tags (weak or strong: our ETags
+/// are versions) matches when one of them is `held`; any other well-formed tag, such as an old
+/// version or an opaque `"stale-0"`, fails the precondition: 412. 400 only when the field is not
+/// entity tags at all. Judged before the body, so a stale client hears 412 whatever it sends.
+fn if_match(headers: &HeaderMap, key: &FeatureKey, held: i64) -> Result<i64, ApiError> {
     let value = headers.get(header::IF_MATCH).ok_or_else(|| {
         ApiError::PreconditionRequired(
             "this write needs If-Match with the feature's ETag (its version), e.g. If-Match: \"3\""
@@ -105,13 +110,33 @@ fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
         )
     })?;
     let text = value.to_str().unwrap_or("").trim();
-    let text = text.strip_prefix("W/").unwrap_or(text);
-    text.trim_matches('"').parse::<i64>().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_if_match",
-            format!("If-Match: expected a quoted version such as \"3\", found {text:?}"),
-        )
-    })
+    let stale = |expected: i64| {
+        ApiError::Store(crate::store::StoreError::VersionConflict {
+            key: key.clone(),
+            expected,
+            actual: held,
+        })
+    };
+    if text == "*" {
+        return if held > 0 { Ok(held) } else { Err(stale(0)) };
+    }
+    let mut first = None;
+    for tag in text.split(',').map(str::trim) {
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        let Some(opaque) = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+            return Err(ApiError::bad_request(
+                "invalid_if_match",
+                format!("If-Match: expected a quoted version such as \"3\", found {text:?}"),
+            ));
+        };
+        // A tag that is not a number is no version of ours: it can never match.
+        let version = opaque.parse::<i64>().ok();
+        if version == Some(held) {
+            return Ok(held);
+        }
+        first.get_or_insert(version.unwrap_or(-1));
+    }
+    Err(stale(first.unwrap_or(-1)))
 }
 
 /// The query parameters edits take.
@@ -521,7 +546,7 @@ pub async fn put_feature(
     let key = FeatureKey { layer, code };
     let snapshot = view(&state, &q).await?;
     let old = current(&snapshot, &key)?;
-    let version = if_match(&headers)?;
+    let version = if_match(&headers, &key, old.version)?;
     let body = body.map_err(ApiError::from_body_rejection)?;
     let input = parse_input(layer, Some(&key.code), &body)?;
     let msg = message(
@@ -612,8 +637,7 @@ pub async fn delete_feature(
     };
     let snapshot = view(&state, &q).await?;
     let old = current(&snapshot, &key)?;
-    let version = if_match(&headers)?;
-    stale(&key, old.version, version)?;
+    let version = if_match(&headers, &key, old.version)?;
     let msg = message(None, &q, &headers, format!("delete {key}"));
     let changes = vec![Change::Delete {
         key,
@@ -740,7 +764,8 @@ pub async fn post_revert(
             format!("expected {{\"revision\": id}}: {e}"),
         )
     })?;
-    let version = if_match(&headers)?;
+    let snapshot = view(&state, &q).await?;
+    let version = if_match(&headers, &key, snapshot.get(&key).map_or(0, |f| f.version))?;
     let revision = state
         .store
         .revisions(Some(&key), to.revision - 1, 1)
@@ -754,8 +779,6 @@ pub async fn post_revert(
         &headers,
         format!("revert {key} to revision {}", to.revision),
     );
-    let snapshot = view(&state, &q).await?;
-    stale(&key, snapshot.get(&key).map_or(0, |f| f.version), version)?;
     let change = match revision.new {
         Some(f) => {
             let draft = FeatureDraft::from(f);
@@ -853,8 +876,7 @@ pub async fn post_split(
     let q = edit_query(raw)?;
     let snapshot = view(&state, &q).await?;
     let grid = current(&snapshot, &key)?;
-    let version = if_match(&headers)?;
-    stale(&key, grid.version, version)?;
+    let version = if_match(&headers, &key, grid.version)?;
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request(
             "invalid_body",
