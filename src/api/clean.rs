@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::auth::require;
 use super::error::{ApiError, ErrorResponse};
-use super::plans::{PlanBody, plan_body};
+use super::plans::{PlanBody, plan_body, plan_name, plans};
 use crate::auth::Role;
 use crate::edit::clean::{CommunityClean, plan_clean, stage_plan};
 use crate::model::Layer;
@@ -92,13 +92,7 @@ pub async fn post_clean(
         )));
     }
     let name = match (&body.name, &body.community) {
-        (Some(n), _) if !n.trim().is_empty() && n.chars().count() <= 200 => n.trim().to_string(),
-        (Some(_), _) => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "name: give the plan a name of 1 to 200 characters",
-            ));
-        }
+        (Some(n), _) => plan_name(n)?.to_string(),
         (None, Some(c)) => format!("clean {c}"),
         (None, None) => "clean every community".to_string(),
     };
@@ -121,11 +115,7 @@ pub async fn post_clean(
         };
         return Ok(Json(answer).into_response());
     }
-    let plans = state
-        .store
-        .plan_store()
-        .ok_or_else(|| ApiError::NotFound("this store keeps no plans".into()))?;
-    let plan = stage_plan(plans, &name, &who.name, &edits).await?;
+    let plan = stage_plan(plans(&state)?, &name, &who.name, &edits).await?;
     let answer = CleanAnswer {
         changed,
         communities,

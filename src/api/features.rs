@@ -567,7 +567,6 @@ pub async fn put_feature(
         validate(&state, &snapshot, &[&input.draft], &[], true)?;
         let drafts = edit::topology::adjust(&snapshot, &old, input.draft, state.edit.tolerance_m)
             .map_err(refusal)?;
-        stale(&key, old.version, version)?;
         let changes = versioned(&snapshot, drafts, Some(version));
         if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
             return Ok(r);
@@ -578,7 +577,6 @@ pub async fn put_feature(
         ));
     }
     let warnings = validate(&state, &snapshot, &[&input.draft], &[], q.allow_overlap)?;
-    stale(&key, old.version, version)?;
     let changes = vec![Change::Upsert {
         draft: input.draft,
         expected_version: Some(version),

@@ -48,7 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/clean", post(super::clean::post_clean))
 }
 
-fn plans(state: &AppState) -> Result<&dyn PlanStore, ApiError> {
+pub(super) fn plans(state: &AppState) -> Result<&dyn PlanStore, ApiError> {
     state
         .store
         .plan_store()
@@ -271,15 +271,21 @@ pub async fn post_plan(
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request("invalid_body", format!("expected {{\"name\": text}}: {e}"))
     })?;
-    let name = body.name.trim();
+    let name = plan_name(&body.name)?;
+    let plan = plans(&state)?.create_plan(name, &who.name).await?;
+    Ok((StatusCode::CREATED, Json(plan_body(&state, plan).await?)).into_response())
+}
+
+/// A plan's name, trimmed: 1 to 200 characters.
+pub(super) fn plan_name(name: &str) -> Result<&str, ApiError> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::bad_request(
             "invalid_body",
             "name: give the plan a name of 1 to 200 characters",
         ));
     }
-    let plan = plans(&state)?.create_plan(name, &who.name).await?;
-    Ok((StatusCode::CREATED, Json(plan_body(&state, plan).await?)).into_response())
+    Ok(name)
 }
 
 /// Every plan, newest first.

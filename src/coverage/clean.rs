@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 
-use geo::{BoundingRect, Coord, InteriorPoint, LineString, MultiPolygon, Polygon};
+use geo::{Coord, InteriorPoint, LineString, MultiPolygon, Polygon};
 use i_overlay::core::fill_rule::FillRule;
 use i_overlay::core::solver::Solver;
 use i_overlay::float::overlay::OverlayOptions;
@@ -251,9 +251,9 @@ pub fn clean(
     sliver_width_m: f64,
     fill_gaps: bool,
 ) -> Cleaned {
-    let prepared: Vec<(Option<geo::Rect<f64>>, PreparedPolygon)> = parts
+    let prepared: Vec<PreparedPolygon> = parts
         .iter()
-        .map(|p| (p.geometry.bounding_rect(), PreparedPolygon::new(p.geometry)))
+        .map(|p| PreparedPolygon::new(p.geometry))
         .collect();
     let mut faces: Vec<Face> = faces(container, parts)
         .into_iter()
@@ -261,11 +261,7 @@ pub fn clean(
             let inside = polygon.interior_point().map(|p| p.0);
             let cover: Vec<usize> = inside.map_or_else(Vec::new, |c| {
                 (0..parts.len())
-                    .filter(|&k| {
-                        let (bbox, prepared) = &prepared[k];
-                        bbox.is_some_and(|b| geo::Intersects::intersects(&b, &c))
-                            && prepared.locate(c) == Position::Inside
-                    })
+                    .filter(|&k| prepared[k].locate(c) == Position::Inside)
                     .collect()
             });
             Face {

@@ -47,12 +47,11 @@ pub fn polygon_area_m2(p: &Polygon<f64>) -> f64 {
 /// Area in m² in a plane tangent at the polygon (its [`LocalFrame`]): far cheaper than the
 /// geodesic area and well within 1e-4 of it for a piece a few hundred metres across.
 pub fn local_area_m2(p: &Polygon<f64>) -> f64 {
-    use geo::BoundingRect;
     let Some(rect) = p.bounding_rect() else {
         return 0.0;
     };
-    let frame = LocalFrame::new(rect.center());
     let o = rect.center();
+    let frame = LocalFrame::new(o);
     // Shoelace about the centre (keeps the products small): the frame is linear, so the
     // area in square degrees times its scale is the area in the frame.
     let ring = |r: &LineString<f64>| {
@@ -88,9 +87,9 @@ impl LocalFrame {
         }
     }
 
-    /// A frame centred on the bounding box of `mp` (the origin when it is empty).
-    pub fn around(mp: &MultiPolygon<f64>) -> LocalFrame {
-        let c = mp
+    /// A frame centred on the bounding box of `g` (the origin when it is empty).
+    pub fn around(g: &impl BoundingRect<f64, Output = Option<geo::Rect<f64>>>) -> LocalFrame {
+        let c = g
             .bounding_rect()
             .map_or(Coord { x: 0.0, y: 0.0 }, |r| r.center());
         LocalFrame::new(c)
@@ -150,7 +149,7 @@ pub(crate) fn signed_distance(p: Coord<f64>, rings: &[Vec<Coord<f64>>]) -> f64 {
 /// or, when that is 0, to 1/2000 of the piece's smaller side (at least 1 mm): a width within
 /// 0.1% whatever the size, without chasing millimetres across a large gap.
 pub fn inscribed_circle(poly: &Polygon<f64>, precision_m: f64) -> (Coord<f64>, f64) {
-    let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
+    let frame = LocalFrame::around(poly);
     let rings: Vec<Vec<Coord<f64>>> = std::iter::once(poly.exterior())
         .chain(poly.interiors())
         .map(|r| frame.ring(r))
@@ -256,7 +255,7 @@ pub fn reaches(poly: &Polygon<f64>, radius_m: f64) -> bool {
     if radius_m <= 0.0 {
         return true;
     }
-    let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
+    let frame = LocalFrame::around(poly);
     let local = Polygon::new(
         LineString(frame.ring(poly.exterior())),
         poly.interiors()
@@ -277,7 +276,7 @@ pub fn width_m(poly: &Polygon<f64>) -> f64 {
 /// an edge of `other`. Boolean operations move shared vertices by rounding, so exact equality of
 /// edges cannot be asked for.
 pub fn shared_border_m(piece: &Polygon<f64>, other: &MultiPolygon<f64>, tolerance_m: f64) -> f64 {
-    let frame = LocalFrame::around(&MultiPolygon(vec![piece.clone()]));
+    let frame = LocalFrame::around(piece);
     let other_edges: Vec<(Coord<f64>, Coord<f64>)> = other
         .0
         .iter()

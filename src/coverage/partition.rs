@@ -155,7 +155,7 @@ fn classify(
     for p in pieces.0 {
         // Slivers are measured in a plane tangent at the piece (within 1e-4 over a few hundred
         // metres); geodesic areas only for the faults the report's figures are made of.
-        let area = super::geom::local_area_m2(&p);
+        let area = local_area_m2(&p);
         if area < NOISE_M2 {
             out.noise += 1;
             continue;

@@ -107,7 +107,7 @@ fn widest(pieces: &[SliverPiece]) -> (f64, LonLat) {
 }
 
 pub fn half_perimeter_m(p: &Polygon<f64>) -> f64 {
-    let frame = LocalFrame::around(&MultiPolygon(vec![p.clone()]));
+    let frame = LocalFrame::around(p);
     let rings = std::iter::once(p.exterior()).chain(p.interiors());
     let total: f64 = rings
         .flat_map(|r| r.lines())

@@ -16,7 +16,7 @@
 //! Hand-written: geo's `MinimumRotatedRect` minimises area, not width, in O(n²), and no crate
 //! measures chords.
 
-use geo::{ConvexHull, Coord, MultiPolygon, Polygon};
+use geo::{ConvexHull, Coord, Polygon};
 
 use super::geom::{LocalFrame, signed_distance};
 
@@ -167,7 +167,7 @@ fn chord(rings: &[Vec<Coord<f64>>], u: Coord<f64>) -> (f64, f64, Coord<f64>) {
 
 /// The bounds of a piece (WGS84 in, metres out).
 pub fn measure(poly: &Polygon<f64>) -> Thin {
-    let frame = LocalFrame::around(&MultiPolygon(vec![poly.clone()]));
+    let frame = LocalFrame::around(poly);
     let rings: Vec<Vec<Coord<f64>>> = std::iter::once(poly.exterior())
         .chain(poly.interiors())
         .map(|r| frame.ring(r))

@@ -317,7 +317,7 @@ fn redraw_polygon(
     rng: &mut ChaCha8Rng,
     counts: &mut Counts,
 ) -> Polygon<f64> {
-    let frame = LocalFrame::around(&MultiPolygon(vec![p.clone()]));
+    let frame = LocalFrame::around(p);
     let mut ring = |r: &LineString<f64>| {
         let out = redraw_ring(r, &frame, scale, noisy, rng, counts);
         let mut out = LineString(out);
