@@ -118,6 +118,11 @@ fn main() -> anyhow::Result<()> {
         (Scale::City, true, 3),
     ] {
         let name = format!("{scale:?}{}", if messy { "/messy" } else { "" }).to_lowercase();
+        // `GRIDMAP_BENCH_RUNS=N` times gridmap's report N times (for a profiler).
+        let runs = std::env::var("GRIDMAP_BENCH_RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(runs);
         if only.is_empty() || name == only {
             run(&rt, &url, scale, messy, runs)?;
         }

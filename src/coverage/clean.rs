@@ -24,21 +24,11 @@
 //! Why by hand: no Rust crate cleans a coverage; i_overlay (under geo's boolean operations) does
 //! the noding, this module only assigns faces.
 
-use std::collections::HashMap;
+use geo::{LineString, MultiPolygon, Polygon};
 
-use geo::{Coord, InteriorPoint, LineString, MultiPolygon, Polygon};
-use i_overlay::core::fill_rule::FillRule;
-use i_overlay::core::solver::Solver;
-use i_overlay::float::overlay::OverlayOptions;
-use i_overlay::float::slice::FloatSlice;
-
+use super::arrangement::{Arrangement, Extent, grid_step, snap_to};
 use super::geom::{area_m2, polygon_area_m2, reaches};
 use super::partition::Part;
-use crate::spatial::locate::{Position, PreparedPolygon};
-
-/// An output vertex within this many of i_overlay's grid steps of an input vertex is that
-/// vertex, moved only by the grid.
-const SNAP_STEPS: f64 = 4.0;
 
 /// What cleaning did to one part.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -70,138 +60,13 @@ struct Face {
     owner: Option<usize>,
 }
 
-fn ring_path(r: &LineString<f64>) -> Vec<[f64; 2]> {
-    r.0.iter().map(|c| [c.x, c.y]).collect()
-}
-
-/// The container cut along every part's rings: the faces inside the container.
-fn faces(container: &MultiPolygon<f64>, parts: &[Part<'_>]) -> Vec<Polygon<f64>> {
-    // The container as one shape (outer rings and holes; the fill rule sorts them out), the
-    // parts' rings as closed lines to cut along.
-    let shape: Vec<Vec<[f64; 2]>> = container
-        .0
-        .iter()
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .map(|r| {
-            let mut path = ring_path(r);
-            path.pop();
-            path
-        })
-        .collect();
-    let lines: Vec<Vec<[f64; 2]>> = parts
-        .iter()
-        .flat_map(|p| p.geometry.0.iter())
-        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-        .map(ring_path)
-        .collect();
-    let options = OverlayOptions {
-        // Every vertex of the arrangement stays on every face that has it, so that neighbours'
-        // edges are the same segments.
-        preserve_output_collinear: true,
-        ogc: true,
-        ..OverlayOptions::default()
-    };
-    let shapes = shape.slice_custom_by(&lines, FillRule::EvenOdd, options, Solver::default());
-    // i_overlay works on an integer grid (half the extent over 2^29, about a micrometre on a
-    // community): every vertex that was an input vertex is put back exactly where it was, so the
-    // cleaned community outline is the community's own and untouched edges stay as drawn. The
-    // same rounded point always maps to the same original, so faces still share vertices.
-    let inputs: Vec<[f64; 2]> = shape.iter().chain(&lines).flatten().copied().collect();
-    let step = grid_step(&inputs);
-    let originals = rstar::RTree::bulk_load(inputs);
-    shapes
-        .into_iter()
-        .map(|contours| {
-            let mut rings = contours.into_iter().map(|c| {
-                LineString::from(
-                    c.into_iter()
-                        .map(|p| snap(p, &originals, step))
-                        .collect::<Vec<_>>(),
-                )
-            });
-            let exterior = rings.next().unwrap_or_else(|| LineString(Vec::new()));
-            Polygon::new(exterior, rings.collect())
-        })
-        .filter(|p| p.exterior().0.len() >= 4)
-        .collect()
-}
-
-/// i_overlay's grid step over `points`: half the larger side of their box over 2^29 (as
-/// i_float's adapter chooses it, rounded up to a power of two).
-fn grid_step(points: &[[f64; 2]]) -> f64 {
-    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
-    for p in points {
-        for k in 0..2 {
-            lo[k] = lo[k].min(p[k]);
-            hi[k] = hi[k].max(p[k]);
-        }
-    }
-    let half = ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 2.0).max(f64::MIN_POSITIVE);
-    (half.log2().floor() + 1.0 - 29.0).exp2()
-}
-
-/// `p`, or the vertex of `to` it is a rounding of (within [`SNAP_STEPS`] grid steps).
-fn snap([x, y]: [f64; 2], to: &rstar::RTree<[f64; 2]>, step: f64) -> Coord<f64> {
-    let tolerance = SNAP_STEPS * step;
-    match to.nearest_neighbor(&[x, y]) {
-        Some(&[ox, oy]) if (ox - x).abs() <= tolerance && (oy - y).abs() <= tolerance => {
-            Coord { x: ox, y: oy }
-        }
-        _ => Coord { x, y },
-    }
-}
-
 fn snapped(mp: MultiPolygon<f64>, to: &rstar::RTree<[f64; 2]>, step: f64) -> MultiPolygon<f64> {
     let ring = |r: &LineString<f64>| -> LineString<f64> {
-        r.0.iter().map(|c| snap([c.x, c.y], to, step)).collect()
+        r.0.iter().map(|c| snap_to([c.x, c.y], to, step)).collect()
     };
     mp.0.iter()
         .map(|p| Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect()))
         .collect()
-}
-
-/// An edge as a key that is the same whichever face walks it.
-type EdgeKey = ([u64; 2], [u64; 2]);
-
-fn edge_key(a: Coord<f64>, b: Coord<f64>) -> EdgeKey {
-    let (a, b) = (
-        [a.x.to_bits(), a.y.to_bits()],
-        [b.x.to_bits(), b.y.to_bits()],
-    );
-    if a <= b { (a, b) } else { (b, a) }
-}
-
-/// Per face, its neighbours and the length (m, in a local frame) of the border with each.
-fn adjacency(faces: &[Face], container: &MultiPolygon<f64>) -> Vec<Vec<(usize, f64)>> {
-    let frame = super::geom::LocalFrame::around(container);
-    let mut by_edge: HashMap<EdgeKey, Vec<usize>> = HashMap::new();
-    let mut length: HashMap<EdgeKey, f64> = HashMap::new();
-    for (f, face) in faces.iter().enumerate() {
-        let rings = std::iter::once(face.polygon.exterior()).chain(face.polygon.interiors());
-        for l in rings.flat_map(|r| r.lines()) {
-            let key = edge_key(l.start, l.end);
-            by_edge.entry(key).or_default().push(f);
-            length.entry(key).or_insert_with(|| {
-                let (a, b) = (frame.to_local(l.start), frame.to_local(l.end));
-                (a.x - b.x).hypot(a.y - b.y)
-            });
-        }
-    }
-    let mut adjacent: Vec<Vec<(usize, f64)>> = vec![Vec::new(); faces.len()];
-    for (key, fs) in by_edge {
-        if let [a, b] = fs[..]
-            && a != b
-        {
-            let len = length[&key];
-            for (x, y) in [(a, b), (b, a)] {
-                match adjacent[x].iter_mut().find(|(n, _)| *n == y) {
-                    Some((_, total)) => *total += len,
-                    None => adjacent[x].push((y, len)),
-                }
-            }
-        }
-    }
-    adjacent
 }
 
 /// Give unowned faces that `may_take` to the owner bordering them longest (among `candidates`
@@ -251,28 +116,17 @@ pub fn clean(
     sliver_width_m: f64,
     fill_gaps: bool,
 ) -> Cleaned {
-    let prepared: Vec<PreparedPolygon> = parts
-        .iter()
-        .map(|p| PreparedPolygon::new(p.geometry))
-        .collect();
-    let mut faces: Vec<Face> = faces(container, parts)
+    let Arrangement { faces, adjacent } =
+        Arrangement::new(container, parts, Extent::Container, true);
+    let mut faces: Vec<Face> = faces
         .into_iter()
-        .map(|polygon| {
-            let inside = polygon.interior_point().map(|p| p.0);
-            let cover: Vec<usize> = inside.map_or_else(Vec::new, |c| {
-                (0..parts.len())
-                    .filter(|&k| prepared[k].locate(c) == Position::Inside)
-                    .collect()
-            });
-            Face {
-                area_m2: polygon_area_m2(&polygon),
-                owner: (cover.len() == 1).then(|| cover[0]),
-                cover,
-                polygon,
-            }
+        .map(|f| Face {
+            area_m2: polygon_area_m2(&f.polygon),
+            owner: (f.cover.len() == 1).then(|| f.cover[0]),
+            cover: f.cover,
+            polygon: f.polygon,
         })
         .collect();
-    let adjacent = adjacency(&faces, container);
     // Overlaps to the covering part with the longest border; then sliver gaps (and real ones
     // when asked) to the neighbour with the longest; then overlaps again, for those that
     // touched only gaps. Overlaps left over (surrounded by other overlaps) go to the smallest code.

@@ -1,37 +1,31 @@
 //! Does a set of parts tile its container? The one computation behind both "party grids tile
 //! their community" and "communities tile their subdistrict".
 //!
-//! Method (after JTS's CoverageValidator/CoverageGapFinder, with geo's BooleanOps on i_overlay):
-//! one union of all parts, then one difference container − union for the gaps, so that every
-//! gap comes out of a single operation and neighbours' shared edges cannot leave rounding
-//! crumbs between separate operations; overlaps are pairwise intersections of the pairs whose
-//! bounding boxes meet (an R-tree finds them); what lies outside is each part − container.
-//! Every resulting polygon is then classified: below [`NOISE_M2`] it is arithmetic noise
-//! (counted, not listed); narrower than the sliver width it is a sliver (listed apart, never in
-//! the figures); otherwise a fault with its geodesic area. Slivers are reported per edge they lie
-//! along ([`super::slivers`]).
+//! Method: one noded arrangement of the container's and the parts' rings
+//! ([`super::arrangement`], after JTS's CoverageCleaner/CoverageGapFinder): every gap, overlap
+//! and spill is a group of its faces, so they all come out of one cut and neighbours' shared
+//! edges cannot leave rounding crumbs between separate operations, and a gap's sides are the
+//! faces it shares edges with. Every piece is then classified: below [`NOISE_M2`] it is
+//! arithmetic noise (counted, not listed); narrower than the sliver width it is a sliver (listed
+//! apart, never in the figures); otherwise a fault with its geodesic area. Slivers are reported
+//! per edge they lie along ([`super::slivers`]).
 
-use geo::{Area, BooleanOps, BoundingRect, Centroid, MultiPolygon, Polygon};
+use std::collections::BTreeMap;
+
+use geo::{BooleanOps, Centroid, MultiPolygon, Polygon};
 use rayon::prelude::*;
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{RTree, RTreeObject};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::edges::{BOUNDARY, EdgeIndex};
-use super::geom::{LocalFrame, inscribed_circle, local_area_m2, polygon_area_m2, reaches};
+use super::arrangement::{Arrangement, Extent};
+use super::geom::{inscribed_circle, local_area_m2, polygon_area_m2, reaches};
 use super::slivers::{SliverEdge, SliverPiece, WIDTH_PRECISION_M};
 
 /// Pieces smaller than this (m²) are rounding noise of the boolean operations.
 pub const NOISE_M2: f64 = 1e-3;
 
-/// Samples per edge when naming a gap's neighbours (the reported shared lengths, to a metre on
-/// edges up to 64 m) and a sliver's two sides (which only need the two longest).
-const GAP_STEPS: usize = 64;
-const SLIVER_STEPS: usize = 4;
-
-/// Two edges closer than this (m) are one shared border (boolean operations round vertices).
-const SHARED_TOLERANCE_M: f64 = 0.05;
+/// The side of a sliver or gap that is the container's own boundary.
+pub const BOUNDARY: usize = usize::MAX;
 
 /// One part of a partition: its code and polygons (WGS84).
 #[derive(Debug, Clone, Copy)]
@@ -140,122 +134,142 @@ fn centroid(p: &MultiPolygon<f64>) -> LonLat {
     p.centroid().map_or([0.0, 0.0], |c| [c.x(), c.y()])
 }
 
-/// Split `pieces` into wide ones (returned, measured) and slivers (gathered, with `parts` as
-/// their sides), dropping noise. A piece is a sliver when its chord width is under the sliver
-/// width ([`super::thin`]: certain, and its width on straight slivers), or else when no circle of
-/// that width fits; only wide pieces get the full search for their width.
-fn classify(
-    pieces: MultiPolygon<f64>,
+/// What one piece is.
+enum Class {
+    /// Below [`NOISE_M2`].
+    Noise,
+    Sliver(SliverPiece),
+    Wide(Measured),
+}
+
+/// Tell a piece from a sliver or noise, with `parts` as a sliver's sides. A piece is a sliver
+/// when its chord width is under the sliver width ([`super::thin`]: certain, and its width on
+/// straight slivers), or else when no circle of that width fits; only wide pieces get the full
+/// search for their width.
+fn classify(p: Polygon<f64>, kind: SliverKind, parts: &[usize], sliver_width_m: f64) -> Class {
+    // Slivers are measured in a plane tangent at the piece (within 1e-4 over a few hundred
+    // metres); geodesic areas only for the faults the report's figures are made of.
+    let area = local_area_m2(&p);
+    if area < NOISE_M2 {
+        return Class::Noise;
+    }
+    let thin = super::thin::measure(&p);
+    let sliver = if thin.chord_width_m < sliver_width_m {
+        // Exact when a circle that wide fits at the chord's middle (a straight run).
+        let exact = thin.chord_width_m - thin.lower_width_m <= 2.0 * WIDTH_PRECISION_M;
+        Some((thin.chord_width_m, thin.label, exact, thin.lower_width_m))
+    } else if thin.lower_width_m < sliver_width_m && !reaches(&p, sliver_width_m / 2.0) {
+        // Branching where three boundaries meet (a few per community): the chord says nothing,
+        // but the piece is narrower than the sliver width; measured if it could be its edge's
+        // widest.
+        Some((sliver_width_m, thin.label, false, thin.lower_width_m))
+    } else {
+        None
+    };
+    if let Some((width_m, label, exact, lower_m)) = sliver {
+        return Class::Sliver(SliverPiece {
+            kind,
+            parts: parts.to_vec(),
+            boundary: kind == SliverKind::Outside,
+            length_m: super::slivers::half_perimeter_m(&p),
+            polygon: p,
+            area_m2: area,
+            width_m,
+            label: [label.x, label.y],
+            exact,
+            lower_m,
+        });
+    }
+    let (c, r) = inscribed_circle(&p, 0.0);
+    Class::Wide(Measured {
+        area: polygon_area_m2(&p),
+        polygon: p,
+        width: 2.0 * r,
+        label: [c.x, c.y],
+    })
+}
+
+/// Classify every piece: the wide ones are returned, slivers and noise gathered in `out`.
+fn classify_all(
+    pieces: impl IntoIterator<Item = Polygon<f64>>,
     kind: SliverKind,
     parts: &[usize],
     sliver_width_m: f64,
     out: &mut Pieces,
 ) -> Vec<Measured> {
     let mut wide = Vec::new();
-    for p in pieces.0 {
-        // Slivers are measured in a plane tangent at the piece (within 1e-4 over a few hundred
-        // metres); geodesic areas only for the faults the report's figures are made of.
-        let area = local_area_m2(&p);
-        if area < NOISE_M2 {
-            out.noise += 1;
-            continue;
+    for p in pieces {
+        match classify(p, kind, parts, sliver_width_m) {
+            Class::Noise => out.noise += 1,
+            Class::Sliver(s) => out.slivers.push(s),
+            Class::Wide(m) => wide.push(m),
         }
-        let thin = super::thin::measure(&p);
-        let sliver = if thin.chord_width_m < sliver_width_m {
-            // Exact when a circle that wide fits at the chord's middle (a straight run).
-            let exact = thin.chord_width_m - thin.lower_width_m <= 2.0 * WIDTH_PRECISION_M;
-            Some((thin.chord_width_m, thin.label, exact, thin.lower_width_m))
-        } else if !reaches(&p, sliver_width_m / 2.0) {
-            // Branching where three boundaries meet (a few per community): the chord says
-            // nothing, but the piece is narrower than the sliver width; measured if it could be
-            // its edge's widest.
-            Some((sliver_width_m, thin.label, false, thin.lower_width_m))
-        } else {
-            None
-        };
-        if let Some((width_m, label, exact, lower_m)) = sliver {
-            out.slivers.push(SliverPiece {
-                kind,
-                parts: parts.to_vec(),
-                boundary: kind == SliverKind::Outside,
-                length_m: super::slivers::half_perimeter_m(&p),
-                polygon: p,
-                area_m2: area,
-                width_m,
-                label: [label.x, label.y],
-                exact,
-                lower_m,
-            });
-            continue;
-        }
-        let (c, r) = inscribed_circle(&p, 0.0);
-        wide.push(Measured {
-            area: polygon_area_m2(&p),
-            polygon: p,
-            width: 2.0 * r,
-            label: [c.x, c.y],
-        });
     }
     wide
 }
 
-fn rect_of(mp: &MultiPolygon<f64>) -> Option<Rectangle<[f64; 2]>> {
-    mp.bounding_rect()
-        .map(|r| Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]))
-}
-
-/// Measure how `parts` tile `container`.
+/// Measure how `parts` tile `container`, on one arrangement of all their rings
+/// ([`super::arrangement`]): faces inside the container that no part covers are gaps, faces
+/// covered by two parts their overlap, faces of a part outside the container its spill. The
+/// faces of one pair (or one part's spill) that share edges are one piece.
 pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m: f64) -> Tiling {
-    let union = geo::unary_union(parts.iter().map(|p| p.geometry));
-    let mut pieces = Pieces::default();
-    // Shortcuts that keep clean communities to three operations: when the union lies inside the
-    // container no part reaches outside, and when the parts' areas add up to the union's no two
-    // overlap (by more than noise), so the per-part and pairwise operations can be skipped. The
-    // areas are planar in one local frame (a linear map of longitude and latitude, so the sums
-    // compare exactly); geodesic areas cost ten times more and these are only tests.
-    let scale = LocalFrame::around(container).area_scale();
-    let planar = |mp: &MultiPolygon<f64>| mp.unsigned_area() * scale;
-    let mut out = if planar(&union.difference(container)) < NOISE_M2 {
-        Tiling {
-            outside_by_part: vec![0.0; parts.len()],
-            ..Tiling::default()
+    let arr = Arrangement::new(container, parts, Extent::Everything, false);
+    let mut gap_faces = Vec::new();
+    let mut pair_faces: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+    let mut outside_faces: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut outside_by_part = vec![0.0; parts.len()];
+    for (f, face) in arr.faces.iter().enumerate() {
+        if face.inside && face.cover.is_empty() {
+            gap_faces.push(f);
         }
-    } else {
-        outside_pieces(container, parts, sliver_width_m, &mut pieces)
+        if !face.inside && !face.cover.is_empty() {
+            let area = local_area_m2(&face.polygon);
+            for &k in &face.cover {
+                outside_by_part[k] += area;
+                outside_faces.entry(k).or_default().push(f);
+            }
+        }
+        for (x, &i) in face.cover.iter().enumerate() {
+            for &j in &face.cover[x + 1..] {
+                let key = if parts[i].code <= parts[j].code {
+                    (i, j)
+                } else {
+                    (j, i)
+                };
+                pair_faces.entry(key).or_default().push(f);
+            }
+        }
+    }
+    let mut out = Tiling {
+        outside_by_part,
+        ..Tiling::default()
     };
-    let sum_of_parts = parts
-        .iter()
-        .map(|p| planar(p.geometry))
-        .fold(0.0, |a, b| a + b);
-    let may_overlap = sum_of_parts - planar(&union) >= NOISE_M2;
-    let tree = RTree::bulk_load(
-        parts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| rect_of(p.geometry).map(|r| GeomWithData::new(r, i)))
-            .collect(),
-    );
+    let mut pieces = Pieces::default();
 
-    // Gaps: one difference against the union of all parts. Their sides (the neighbours of a
-    // wide gap, the two sides of a sliver) come from one index of every boundary's edges.
-    let first_gap_sliver = pieces.slivers.len();
-    let wide_gaps = classify(
-        container.difference(&union),
-        SliverKind::Gap,
-        &[],
-        sliver_width_m,
-        &mut pieces,
-    );
-    if !wide_gaps.is_empty() || pieces.slivers.len() > first_gap_sliver {
-        let geometries: Vec<&MultiPolygon<f64>> = parts.iter().map(|p| p.geometry).collect();
-        let edges = EdgeIndex::new(container, &geometries);
-        pieces.slivers[first_gap_sliver..]
-            .par_iter_mut()
-            .for_each(|s| {
-                // The two longest borders are the sides the sliver lies between.
-                let borders = edges.borders(&s.polygon, SHARED_TOLERANCE_M, SLIVER_STEPS);
-                // A gap piece can reach round a corner where three boundaries meet: it lies along
-                // its two sides for the shorter of their borders.
+    // Gaps: a gap face is a whole gap (no ring crosses land no part covers); its sides are the
+    // parts (or the container's boundary) of the faces it shares edges with.
+    let found: Vec<(Class, Vec<(usize, f64)>)> = gap_faces
+        .par_iter()
+        .map(|&f| {
+            let class = classify(
+                arr.faces[f].polygon.clone(),
+                SliverKind::Gap,
+                &[],
+                sliver_width_m,
+            );
+            let borders = match class {
+                Class::Noise => Vec::new(),
+                _ => borders(&arr, f),
+            };
+            (class, borders)
+        })
+        .collect();
+    for (class, borders) in found {
+        match class {
+            Class::Noise => pieces.noise += 1,
+            Class::Sliver(mut s) => {
+                // A gap piece can reach round a corner where three boundaries meet: it lies
+                // along its two sides for the shorter of their borders.
                 if let Some(&(_, second)) = borders.get(1) {
                     s.length_m = s.length_m.min(second);
                 }
@@ -265,67 +279,90 @@ pub fn tiling(container: &MultiPolygon<f64>, parts: &[Part<'_>], sliver_width_m:
                         i => s.parts.push(i),
                     }
                 }
-            });
-        out.gaps = wide_gaps
-            .into_par_iter()
-            .map(|m| gap(m, parts, &edges))
-            .collect();
+                pieces.slivers.push(s);
+            }
+            Class::Wide(m) => out.gaps.push(gap(m, parts, borders)),
+        }
     }
 
-    // Overlaps: pairwise intersections of the pairs whose boxes meet, in parallel (on messy
-    // data every neighbour overlaps by slivers, so every pair has work).
-    let mut pairs: Vec<(usize, usize)> = Vec::new();
-    for e in tree.iter().filter(|_| may_overlap) {
-        let i = e.data;
-        let env = e.geom().envelope();
-        for f in tree.locate_in_envelope_intersecting(&env) {
-            let j = f.data;
-            if j > i {
-                pairs.push(if parts[i].code <= parts[j].code {
-                    (i, j)
-                } else {
-                    (j, i)
-                });
-            }
-        }
-    }
-    pairs.sort_unstable();
-    let found: Vec<(usize, usize, Vec<Measured>, Pieces)> = pairs
+    // Overlaps per pair and spills per part, each group of faces in parallel.
+    let groups: Vec<(Vec<usize>, &Vec<usize>)> = pair_faces
+        .iter()
+        .map(|(&(i, j), fs)| (vec![i, j], fs))
+        .chain(outside_faces.iter().map(|(&k, fs)| (vec![k], fs)))
+        .collect();
+    let found: Vec<(Vec<usize>, Vec<Measured>, Pieces)> = groups
         .into_par_iter()
-        .map(|(i, j)| {
+        .map(|(key, fs)| {
+            let kind = if key.len() == 2 {
+                SliverKind::Overlap
+            } else {
+                SliverKind::Outside
+            };
             let mut found = Pieces::default();
-            let inter = parts[i].geometry.intersection(parts[j].geometry);
-            let wide = classify(
-                inter,
-                SliverKind::Overlap,
-                &[i, j],
-                sliver_width_m,
-                &mut found,
-            );
-            (i, j, wide, found)
+            let polygons = arr.components(fs).into_iter().flat_map(|group| {
+                if let [f] = group[..] {
+                    vec![arr.faces[f].polygon.clone()]
+                } else {
+                    geo::unary_union(group.iter().map(|&f| &arr.faces[f].polygon)).0
+                }
+            });
+            let wide = classify_all(polygons, kind, &key, sliver_width_m, &mut found);
+            (key, wide, found)
         })
         .collect();
-    for (i, j, wide, found) in found {
+    for (key, wide, found) in found {
         pieces.absorb(found);
-        if let Some(o) = merge(wide) {
-            out.overlaps.push(Overlap {
+        let Some((area_m2, width_m, geometry)) = merge(wide) else {
+            continue;
+        };
+        match key[..] {
+            [i, j] => out.overlaps.push(Overlap {
                 grids: [parts[i].code.to_string(), parts[j].code.to_string()],
-                area_m2: o.0,
-                width_m: o.1,
-                geometry: o.2,
-            });
+                area_m2,
+                width_m,
+                geometry,
+            }),
+            _ => out.outside.push(Outside {
+                grid: parts[key[0]].code.to_string(),
+                area_m2,
+                width_m,
+                geometry,
+            }),
         }
     }
+    out.gaps.sort_by(|a, b| b.area_m2.total_cmp(&a.area_m2));
     out.overlaps.sort_by(|a, b| a.grids.cmp(&b.grids));
     out.noise_pieces = pieces.noise;
     out.slivers = super::slivers::group(pieces.slivers, parts);
     out
 }
 
+/// The owners along face `f`'s border (a part's index, or [`BOUNDARY`] where the neighbour face
+/// lies outside the container) with the length of border each (m), longest first, ties by owner.
+fn borders(arr: &Arrangement, f: usize) -> Vec<(usize, f64)> {
+    let mut out: Vec<(usize, f64)> = Vec::new();
+    let mut add = |owner: usize, len: f64| match out.iter_mut().find(|(o, _)| *o == owner) {
+        Some((_, total)) => *total += len,
+        None => out.push((owner, len)),
+    };
+    for &(n, len) in &arr.adjacent[f] {
+        let face = &arr.faces[n];
+        if !face.inside {
+            add(BOUNDARY, len);
+        } else {
+            for &k in &face.cover {
+                add(k, len);
+            }
+        }
+    }
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
 /// A wide gap with the parts along its border, longest first.
-fn gap(m: Measured, parts: &[Part<'_>], edges: &EdgeIndex) -> Gap {
-    let neighbours = edges
-        .borders(&m.polygon, SHARED_TOLERANCE_M, GAP_STEPS)
+fn gap(m: Measured, parts: &[Part<'_>], borders: Vec<(usize, f64)>) -> Gap {
+    let neighbours = borders
         .into_iter()
         .filter(|&(owner, _)| owner != BOUNDARY)
         .map(|(i, len)| Neighbour {
@@ -375,7 +412,7 @@ fn outside_pieces(
             let diff = parts[i].geometry.difference(container);
             let area = diff.0.iter().map(local_area_m2).sum();
             let mut found = Pieces::default();
-            let wide = classify(diff, SliverKind::Outside, &[i], sliver_width_m, &mut found);
+            let wide = classify_all(diff, SliverKind::Outside, &[i], sliver_width_m, &mut found);
             (area, wide, found)
         })
         .collect();

@@ -89,6 +89,11 @@ fn bisect(p: &Polygon<f64>, lower_m: f64, upper_m: f64) -> f64 {
 fn widest(pieces: &[SliverPiece]) -> (f64, LonLat) {
     let mut order: Vec<&SliverPiece> = pieces.iter().collect();
     order.sort_by(|a, b| b.width_m.total_cmp(&a.width_m));
+    // Every piece is at least its lower bound wide: no search needs to look below the largest.
+    let floor = pieces
+        .iter()
+        .map(|p| if p.exact { p.width_m } else { p.lower_m })
+        .fold(0.0, f64::max);
     let mut best: Option<(f64, LonLat)> = None;
     for p in order {
         if best.is_some_and(|(w, _)| p.width_m <= w) {
@@ -96,8 +101,10 @@ fn widest(pieces: &[SliverPiece]) -> (f64, LonLat) {
         }
         let (w, label) = if p.exact {
             (p.width_m, p.label)
+        } else if p.width_m <= floor {
+            (p.lower_m, p.label)
         } else {
-            (bisect(&p.polygon, p.lower_m, p.width_m), p.label)
+            (bisect(&p.polygon, p.lower_m.max(floor), p.width_m), p.label)
         };
         if best.is_none_or(|(b, _)| w > b) {
             best = Some((w, label));
