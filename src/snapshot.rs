@@ -313,9 +313,10 @@ impl SnapshotCell {
 /// is then empty).
 pub fn release_free_memory() {
     // mimalloc keeps a heap per thread, and the build ran on rayon's threads too: collect on each
-    // of them, then on this one.
+    // of them when it is next free (spawned, not awaited: a long report holding them must not
+    // hold the caller), then on this one.
     // SAFETY: neither call takes pointers; both may be called at any time from any thread.
-    rayon::broadcast(|_| unsafe { libmimalloc_sys::mi_collect(true) });
+    rayon::spawn_broadcast(|_| unsafe { libmimalloc_sys::mi_collect(true) });
     unsafe {
         libmimalloc_sys::mi_collect(true);
         #[cfg(all(target_os = "linux", target_env = "gnu"))]

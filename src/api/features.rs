@@ -353,7 +353,7 @@ async fn commit(
             changes,
         })
         .await?;
-    super::sync::refresh(state).await?;
+    super::sync::publish_after_commit(state).await;
     Ok(())
 }
 

@@ -201,16 +201,26 @@ pub async fn lookup_batch(
         }
     }
     let content_type = header_text(&headers, header::CONTENT_TYPE);
-    let (crs, items) = if content_type.starts_with("text/csv") {
-        (query_crs.unwrap_or_default(), parse_csv(&body)?)
+    let csv_body = if content_type.starts_with("text/csv") {
+        true
     } else if content_type.is_empty() || content_type.starts_with("application/json") {
-        let (crs, items) = parse_json(&body)?;
-        (query_crs.or(crs).unwrap_or_default(), items)
+        false
     } else {
         return Err(ApiError::UnsupportedMediaType(format!(
             "content type {content_type:?} is not accepted (use application/json or text/csv)"
         )));
     };
+    // Parsing tens of megabytes is CPU work too: off the async threads.
+    let (crs, items) = tokio::task::spawn_blocking(move || {
+        if csv_body {
+            Ok((query_crs.unwrap_or_default(), parse_csv(&body)?))
+        } else {
+            let (crs, items) = parse_json(&body)?;
+            Ok::<_, ApiError>((query_crs.or(crs).unwrap_or_default(), items))
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("lookup task failed: {e}")))??;
     let snapshot = snapshot_as_of(&state, as_of.as_deref()).await?;
     let csv = header_text(&headers, header::ACCEPT).contains("text/csv");
     // A large batch is CPU work: keep it off the async threads, and spread it over the cores
@@ -288,57 +298,209 @@ fn too_many(n: usize) -> ApiError {
     ))
 }
 
+/// Largest JSON text of one point item (bytes): an id, two numbers or an address fit many
+/// times over; larger items are refused on their own instead of being parsed.
+const MAX_ITEM_BYTES: usize = 4096;
+
 /// Parse a JSON batch. A malformed document is refused whole; a malformed item gets its own error.
+///
+/// The points are read as slices of the body and counted before any is parsed (a document model
+/// of two million empty objects takes gigabytes), so memory stays within a small multiple of the
+/// accepted items whatever the body holds; each item is then parsed on its own, within
+/// [`MAX_ITEM_BYTES`].
 fn parse_json(body: &[u8]) -> Result<(Option<Crs>, Vec<Item>), ApiError> {
-    let doc: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
-    })?;
-    let Value::Object(mut doc) = doc else {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "the body must be a JSON object with \"points\"",
-        ));
+    let refusal = std::cell::RefCell::new(None);
+    let raw = {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let raw = serde::Deserializer::deserialize_any(&mut de, BatchVisitor(&refusal))
+            .and_then(|raw| de.end().map(|()| raw));
+        raw.map_err(|e| {
+            refusal.take().unwrap_or_else(|| {
+                if e.is_data() {
+                    ApiError::bad_request(
+                        "invalid_body",
+                        format!("the body must be a JSON object with \"points\": {e}"),
+                    )
+                } else {
+                    ApiError::bad_request(
+                        "invalid_json",
+                        format!("the body is not valid JSON: {e}"),
+                    )
+                }
+            })
+        })?
     };
-    if let Some(k) = doc.keys().find(|k| !matches!(k.as_str(), "crs" | "points")) {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            format!("unknown field {k:?} (expected crs, points)"),
-        ));
-    }
-    let crs = match doc.remove("crs") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(parse_crs(&s)?),
-        Some(other) => {
+    let crs = match raw.crs.map(|c| c.get()) {
+        None | Some("null") => None,
+        Some(text) if text.starts_with('"') => {
+            let s: String = serde_json::from_str(text).map_err(|e| {
+                ApiError::bad_request("invalid_crs", format!("crs is not a valid string: {e}"))
+            })?;
+            Some(parse_crs(&s)?)
+        }
+        Some(text) => {
             return Err(ApiError::bad_request(
                 "invalid_crs",
-                format!("crs must be a string, got {other}"),
+                format!("crs must be a string, got {}", clip(text)),
             ));
         }
     };
-    let points = match doc.remove("points") {
-        Some(Value::Array(points)) => points,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "\"points\" must be an array",
-            ));
-        }
-        None => {
-            return Err(ApiError::bad_request(
-                "missing_field",
-                "\"points\" is required",
-            ));
-        }
+    let Some(points) = raw.points else {
+        return Err(ApiError::bad_request(
+            "missing_field",
+            "\"points\" is required",
+        ));
     };
-    if points.len() > MAX_BATCH {
-        return Err(too_many(points.len()));
-    }
     let items = points
-        .into_iter()
+        .into_par_iter()
         .enumerate()
-        .map(|(i, p)| json_item(i, p))
+        .map(|(i, p)| {
+            if p.get().len() > MAX_ITEM_BYTES {
+                let message = format!("points[{i}] is over {MAX_ITEM_BYTES} bytes of JSON");
+                return (
+                    Value::Null,
+                    Err(ApiError::bad_request("invalid_point", message)),
+                );
+            }
+            match serde_json::from_str(p.get()) {
+                Ok(v) => json_item(i, v),
+                Err(e) => (
+                    Value::Null,
+                    Err(ApiError::bad_request(
+                        "invalid_point",
+                        format!("points[{i}]: {e}"),
+                    )),
+                ),
+            }
+        })
         .collect();
     Ok((crs, items))
+}
+
+/// At most the first 80 characters of `text`, for an error message.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// The top of a batch document, its values still unparsed text.
+struct RawBatch<'a> {
+    crs: Option<&'a serde_json::value::RawValue>,
+    points: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+/// Reads the top object; a refusal with its own status is left in the cell (serde's errors carry
+/// only text).
+struct BatchVisitor<'c>(&'c std::cell::RefCell<Option<ApiError>>);
+
+impl<'de> serde::de::Visitor<'de> for BatchVisitor<'_> {
+    type Value = RawBatch<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object with \"points\"")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<RawBatch<'de>, A::Error> {
+        let refuse = |e: ApiError| {
+            let message = e.to_string();
+            *self.0.borrow_mut() = Some(e);
+            <A::Error as serde::de::Error>::custom(message)
+        };
+        let mut out = RawBatch {
+            crs: None,
+            points: None,
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "crs" => out.crs = Some(map.next_value()?),
+                "points" => out.points = Some(map.next_value_seed(PointsSeed(self.0))?),
+                other => {
+                    return Err(refuse(ApiError::bad_request(
+                        "invalid_body",
+                        format!("unknown field {:?} (expected crs, points)", clip(other)),
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for BatchVisitor<'_> {
+    type Value = RawBatch<'de>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RawBatch<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// The points array, as slices of the body, refused past [`MAX_BATCH`] items.
+struct PointsSeed<'c>(&'c std::cell::RefCell<Option<ApiError>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for PointsSeed<'_> {
+    type Value = Vec<&'de serde_json::value::RawValue>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for PointsSeed<'_> {
+    type Value = Vec<&'de serde_json::value::RawValue>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of points")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut points = Vec::new();
+        while let Some(p) = seq.next_element()? {
+            if points.len() == MAX_BATCH {
+                let e = ApiError::PayloadTooLarge(format!(
+                    "more than {MAX_BATCH} points in one request; at most {MAX_BATCH} are accepted"
+                ));
+                let message = e.to_string();
+                *self.0.borrow_mut() = Some(e);
+                return Err(<A::Error as serde::de::Error>::custom(message));
+            }
+            points.push(p);
+        }
+        Ok(points)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        self.not_an_array()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        self.not_an_array()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        self.not_an_array()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        self.not_an_array()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        self.not_an_array()
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        self.not_an_array()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        self.not_an_array()
+    }
+}
+
+impl PointsSeed<'_> {
+    fn not_an_array<T, E: serde::de::Error>(&self) -> Result<T, E> {
+        let e = ApiError::bad_request("invalid_body", "\"points\" must be an array");
+        let message = e.to_string();
+        *self.0.borrow_mut() = Some(e);
+        Err(E::custom(message))
+    }
 }
 
 fn json_item(index: usize, item: Value) -> Item {

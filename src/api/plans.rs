@@ -472,7 +472,7 @@ pub async fn post_apply(
     plans(&state)?
         .close_plan(id, PlanStatus::Applied, &who.name, Some(summary.changeset))
         .await?;
-    super::sync::refresh(&state).await?;
+    super::sync::publish_after_commit(&state).await;
     let plan = plan_of(&state, id).await?;
     Ok(Json(plan_body(&state, plan).await?))
 }

@@ -64,10 +64,12 @@ pub async fn make_report(
             views::as_of(store, current, views, text).await?
         }
     };
-    tokio::task::spawn_blocking(move || coverage::report(&snapshot, &options))
-        .await
-        .map_err(|e| ReportError::Failed(e.to_string()))?
-        .map_err(ReportError::from)
+    tokio::task::spawn_blocking(move || {
+        coverage::pool().install(|| coverage::report(&snapshot, &options))
+    })
+    .await
+    .map_err(|e| ReportError::Failed(e.to_string()))?
+    .map_err(ReportError::from)
 }
 
 fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {

@@ -33,9 +33,21 @@ pub async fn refresh(state: &AppState) -> Result<(), ApiError> {
     if snapshot.data_version >= state.snapshot.current().data_version {
         tracing::info!(data_version = snapshot.data_version, "snapshot published");
         state.snapshot.publish(snapshot);
-        crate::snapshot::release_free_memory();
+        // Handing the build's scratch memory back is housekeeping: never on an async worker, never
+        // under the refresh lock, never waiting for a report to give back rayon's threads.
+        drop(_one_at_a_time);
+        tokio::task::spawn_blocking(crate::snapshot::release_free_memory);
     }
     Ok(())
+}
+
+/// After a commit: publish it, and when that fails say so in the log and let the poll publish
+/// it later. The write is saved either way, so the client must hear that it was (an error would
+/// make it retry into a 412).
+pub async fn publish_after_commit(state: &AppState) {
+    if let Err(e) = refresh(state).await {
+        tracing::warn!(error = %e, "saved, but the snapshot could not be refreshed; the poll will retry");
+    }
 }
 
 /// Poll the data version every `every` and refresh when it moved; runs until the runtime stops.

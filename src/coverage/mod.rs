@@ -5,6 +5,8 @@
 //!
 //! - [`partition`]: the tiling check (gaps, overlaps, parts outside, slivers) used for party grids
 //!   in a community and for communities in a subdistrict;
+//! - [`arrangement`]: the container and its parts cut into labelled faces, which the tiling
+//!   check and the cleaner ([`clean`]) both work on;
 //! - [`geom`]: geodesic areas, widths, shared borders;
 //! - [`asof`]: the features at a past date, replayed from the revisions;
 //! - [`render`]: GeoJSON, CSV and HTML forms of the report (JSON is its serde form).
@@ -13,9 +15,22 @@
 //! rounding noise; pieces narrower than [`CoverageOptions::sliver_width_m`] are slivers, listed
 //! apart and left out of every figure. Communities are computed in parallel (rayon).
 
+/// The threads reports run on, apart from rayon's global pool: a long report (or twenty at once)
+/// then shares the cores with snapshot builds, lookups and edits instead of holding the pool they
+/// wait on (a revert once waited eleven minutes behind one).
+pub fn pool() -> &'static rayon::ThreadPool {
+    static POOL: std::sync::LazyLock<rayon::ThreadPool> = std::sync::LazyLock::new(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("report-{i}"))
+            .build()
+            .expect("the report threads")
+    });
+    &POOL
+}
+
+pub mod arrangement;
 pub mod asof;
 pub mod clean;
-pub mod edges;
 pub mod faults;
 pub mod geom;
 pub mod partition;
@@ -34,7 +49,7 @@ use utoipa::ToSchema;
 use crate::lookup::candidates;
 use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
-use geom::{area_m2, areal};
+use geom::{area_m2, areal, local_area_m2};
 use partition::{Gap, LonLat, Outside, Overlap, Part, Tiling, tiling};
 use slivers::SliverEdge;
 
@@ -448,11 +463,12 @@ fn community_coverage(
 type OutsideShare = ((Layer, String), f64);
 
 fn share_outside(g: &Areal<'_>, outside_m2: f64) -> OutsideShare {
-    // Geodesic areas cost a geodesic inverse per edge: measure only grids that reach outside.
+    // A share needs no geodesic area (an inverse per edge, for every grid on messy data, where
+    // every grid spills by slivers): the plane tangent at each polygon is within 1e-4 of it.
     let share = if outside_m2 <= 0.0 {
         0.0
     } else {
-        let area = area_m2(&g.geometry);
+        let area: f64 = g.geometry.0.iter().map(local_area_m2).sum();
         if area > 0.0 { outside_m2 / area } else { 1.0 }
     };
     ((g.feature.layer, g.feature.code.clone()), share)

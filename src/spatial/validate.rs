@@ -111,11 +111,19 @@ fn short(v: f64) -> String {
     if s == "-0" { "0".into() } else { s.into() }
 }
 
+/// Most vertices one feature may have. A community boundary digitised at a vertex per metre
+/// has a few thousand; the bound keeps every geometric operation on one feature (validation,
+/// shared borders, the coverage arrangement) within a fraction of a second, where an unbounded
+/// outline could hold a request, or a report that meets it, for minutes.
+pub const MAX_VERTICES: usize = 100_000;
+
 /// What is wrong with a geometry, and where.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GeometryFault {
     #[error("the geometry is empty")]
     Empty,
+    #[error("the geometry has {count} vertices; at most {max} are accepted (simplify it first)")]
+    TooManyVertices { count: usize, max: usize },
     #[error("polygon {0} of the multipolygon is empty")]
     EmptyPart(usize),
     #[error("{at}: coordinate {} is not a finite number", Xy(*.coord))]
@@ -267,6 +275,7 @@ pub fn check_polygon(polygon: &Polygon<f64>, index: Option<usize>) -> Result<(),
 /// Checks a multipolygon's validity: it has polygons, each is valid, and no two overlap or share
 /// an edge.
 pub fn check_multipolygon(mp: &MultiPolygon<f64>) -> Result<(), GeometryFault> {
+    check_size(mp)?;
     check_parts_not_empty(mp)?;
     for (i, p) in mp.0.iter().enumerate() {
         check_polygon(p, Some(i))?;
@@ -295,6 +304,7 @@ pub fn check_multipolygon(mp: &MultiPolygon<f64>) -> Result<(), GeometryFault> {
 /// assert!(fault.to_string().contains("crosses or touches itself at (1, 1)"));
 /// ```
 pub fn check_geometry(geometry: &Geometry<f64>) -> Result<(), GeometryFault> {
+    check_size(geometry)?;
     match geometry {
         Geometry::Point(p) => check_position(p.0, PositionAt::POINT),
         Geometry::Polygon(p) => {
@@ -324,6 +334,18 @@ pub fn check_geometry(geometry: &Geometry<f64>) -> Result<(), GeometryFault> {
             }
         }
     }
+}
+
+/// At most [`MAX_VERTICES`], counted before anything else is done with the geometry.
+fn check_size(geometry: &impl geo::CoordsIter<Scalar = f64>) -> Result<(), GeometryFault> {
+    let count = geometry.coords_count();
+    if count > MAX_VERTICES {
+        return Err(GeometryFault::TooManyVertices {
+            count,
+            max: MAX_VERTICES,
+        });
+    }
+    Ok(())
 }
 
 /// A multipolygon has polygons, and each has an exterior ring.
@@ -727,6 +749,26 @@ mod tests {
     }
 
     /// A circle of `n` corners around (cx, cy), optionally with a figure-eight twist.
+    #[test]
+    fn too_many_vertices_are_refused_before_anything_else() {
+        let ring = circle(MAX_VERTICES + 10, false);
+        let p = Polygon::new(ring, vec![]);
+        let fault = check_geometry(&p.clone().into()).unwrap_err();
+        assert_eq!(
+            fault,
+            GeometryFault::TooManyVertices {
+                count: MAX_VERTICES + 11,
+                max: MAX_VERTICES
+            }
+        );
+        assert!(fault.to_string().contains("at most 100000"), "{fault}");
+        assert!(check_multipolygon(&MultiPolygon(vec![p])).is_err());
+        // At the limit it is checked as usual.
+        assert!(
+            check_geometry(&Polygon::new(circle(MAX_VERTICES - 1, false), vec![]).into()).is_ok()
+        );
+    }
+
     fn circle(n: usize, twist: bool) -> LineString<f64> {
         let mut c: Vec<(f64, f64)> = (0..n)
             .map(|i| {

@@ -12,6 +12,7 @@
 //! killed process leaves the main file as it was at the last commit (an unfinished transaction
 //! only ever reached the `-wal` file, which SQLite discards when it next opens the file).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -179,6 +180,34 @@ impl WriteTx for GpkgTx {
             }
         }
         Ok(rows)
+    }
+
+    async fn last_versions(
+        &mut self,
+        keys: &[FeatureKey],
+    ) -> Result<HashMap<FeatureKey, i64>, StoreError> {
+        let mut out = HashMap::new();
+        for layer in Layer::ALL {
+            let Some(codes) = codes_in(layer, keys.iter())? else {
+                continue;
+            };
+            // The last revision of each key (the index on layer, code, id finds it).
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT code, v FROM (SELECT k.value AS code, \
+                   (SELECT COALESCE(r.new_version, r.old_version) FROM gridmap_revisions r \
+                    WHERE r.layer = ?1 AND r.code = k.value ORDER BY r.id DESC LIMIT 1) AS v \
+                 FROM json_each(?2) k) WHERE v IS NOT NULL",
+            )
+            .bind(layer.id())
+            .bind(codes)
+            .fetch_all(&mut *self.0)
+            .await?;
+            out.extend(
+                rows.into_iter()
+                    .map(|(code, v)| (FeatureKey { layer, code }, v)),
+            );
+        }
+        Ok(out)
     }
 
     async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<i64, StoreError> {

@@ -105,6 +105,19 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Creates of keys that existed before go on from the last version they had (a tag from
+    /// before the delete must not match the new feature).
+    pub(crate) fn after_previous(mut self, previous: &HashMap<FeatureKey, i64>) -> Plan {
+        for step in &mut self.steps {
+            if step.action == Action::Create
+                && let (Some(last), Some(row)) = (previous.get(&step.key), step.new.as_mut())
+            {
+                row.version = last + 1;
+            }
+        }
+        self
+    }
+
     /// The layers this plan writes to.
     pub(crate) fn layers(&self) -> BTreeSet<Layer> {
         self.steps.iter().map(|s| s.key.layer).collect()
@@ -186,6 +199,13 @@ pub(crate) trait WriteTx: Send {
     /// The stored rows of those `keys` that exist.
     async fn fetch(&mut self, keys: &[FeatureKey]) -> Result<Vec<FeatureRow>, StoreError>;
 
+    /// For those `keys` that the revision log knows (features deleted since), the last version
+    /// each had: a feature created again goes on from there.
+    async fn last_versions(
+        &mut self,
+        keys: &[FeatureKey],
+    ) -> Result<HashMap<FeatureKey, i64>, StoreError>;
+
     /// Record the change set, then write the plan's rows, deletes and revisions (revision ids in
     /// step order); the change set's id.
     async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<i64, StoreError>;
@@ -203,7 +223,23 @@ pub(crate) async fn commit<T: WriteTx>(
 ) -> Result<CommitSummary, StoreError> {
     let keys: Vec<FeatureKey> = changes.changes.iter().map(Change::key).collect();
     let stored = tx.fetch(&keys).await?;
-    let plan = Plan::new(changes.changes, stored, T::FORMAT)?;
+    let present: HashSet<(&str, &str)> = stored
+        .iter()
+        .map(|r| (r.layer.as_str(), r.code.as_str()))
+        .collect();
+    let absent: Vec<FeatureKey> = changes
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::Upsert { .. }))
+        .map(Change::key)
+        .filter(|k| !present.contains(&(k.layer.id(), k.code.as_str())))
+        .collect();
+    let previous = if absent.is_empty() {
+        HashMap::new()
+    } else {
+        tx.last_versions(&absent).await?
+    };
+    let plan = Plan::new(changes.changes, stored, T::FORMAT)?.after_previous(&previous);
     let info = ChangeSetInfo {
         author: changes.author,
         message: changes.message,

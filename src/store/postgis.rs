@@ -10,6 +10,8 @@
 //! time: the versions a change set checks cannot change under it, and revision ids grow in commit
 //! order, which makes the largest id a data version that other processes can poll.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
 use sqlx::query::Query;
@@ -156,6 +158,37 @@ impl WriteTx for PgTx {
 
     async fn fetch(&mut self, keys: &[FeatureKey]) -> Result<Vec<FeatureRow>, StoreError> {
         feature_rows(&mut *self.0, Some(keys)).await
+    }
+
+    async fn last_versions(
+        &mut self,
+        keys: &[FeatureKey],
+    ) -> Result<HashMap<FeatureKey, i64>, StoreError> {
+        let (layers, codes) = key_columns(keys.iter());
+        // The last revision of each key (the index on layer, code, id finds it).
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT k.layer, k.code, v.version \
+             FROM unnest($1::text[], $2::text[]) AS k(layer, code) \
+             CROSS JOIN LATERAL (SELECT COALESCE(r.new_version, r.old_version) AS version \
+               FROM gridmap_revisions r WHERE r.layer = k.layer AND r.code = k.code \
+               ORDER BY r.id DESC LIMIT 1) v",
+        )
+        .bind(layers)
+        .bind(codes)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.into_iter()
+            .map(|(layer, code, v)| {
+                let layer =
+                    layer
+                        .parse()
+                        .map_err(|e: crate::model::UnknownLayer| StoreError::Corrupt {
+                            what: format!("revision of {layer}/{code}"),
+                            detail: e.to_string(),
+                        })?;
+                Ok((FeatureKey { layer, code }, v))
+            })
+            .collect()
     }
 
     async fn apply(&mut self, plan: &Plan, changeset: &ChangeSetInfo) -> Result<i64, StoreError> {

@@ -1,0 +1,283 @@
+//! Edits that must not fool a client (issue 11): a committed write is answered as committed even
+//! when publishing it fails; versions never restart, so a tag from before a delete cannot
+//! overwrite the feature created in its place. On both stores.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use gridmap::api::{self, AppState, EditState};
+use gridmap::auth::{self, Role};
+use gridmap::model::{
+    ChangeSet, CommitSummary, Feature, FeatureDraft, FeatureKey, Layer, Properties, Revision,
+};
+use gridmap::snapshot::{Snapshot, SnapshotCell};
+use gridmap::store::{AuthStore, PlanStore, Store, StoreError};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+macro_rules! both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod gpkg {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::TempDir::new().unwrap();
+                    let store = gridmap::store::gpkg::GpkgStore::open(&dir.path().join("g.gpkg"))
+                        .await
+                        .unwrap();
+                    super::$name(std::sync::Arc::new(store)).await;
+                }
+            )*
+        }
+        mod postgis {
+            $(
+                #[sqlx::test(migrations = false)]
+                async fn $name(pool: sqlx::PgPool) {
+                    let store = gridmap::store::postgis::PostgisStore::from_pool(pool).await.unwrap();
+                    super::$name(std::sync::Arc::new(store)).await;
+                }
+            )*
+        }
+    };
+}
+
+both_stores!(
+    a_saved_edit_is_answered_as_saved,
+    versions_continue_after_a_delete
+);
+
+const COMMUNITY: &str = "410105001001";
+const GRID1: &str = "410105001001001";
+const GRID2: &str = "410105001001002";
+
+fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> geo::Geometry<f64> {
+    geo::Rect::new(geo::coord!(x: x0, y: y0), geo::coord!(x: x1, y: y1))
+        .to_polygon()
+        .into()
+}
+
+fn rect_json(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]})
+}
+
+fn draft(layer: Layer, code: &str, parent: Option<&str>, g: geo::Geometry<f64>) -> FeatureDraft {
+    FeatureDraft {
+        layer,
+        code: code.into(),
+        name: code.into(),
+        parent: parent.map(Into::into),
+        properties: Properties::default(),
+        geometry: g,
+    }
+}
+
+/// A store whose reads fail while `broken` (a database that went away right after a commit).
+struct Flaky {
+    inner: Arc<dyn Store>,
+    broken: AtomicBool,
+    /// Break reads as soon as the next commit is written.
+    break_after_commit: AtomicBool,
+}
+
+#[async_trait]
+impl Store for Flaky {
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    async fn load(&self) -> Result<Vec<Feature>, StoreError> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(StoreError::Open("the database went away".into()));
+        }
+        self.inner.load().await
+    }
+    async fn data_version(&self) -> Result<i64, StoreError> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(StoreError::Open("the database went away".into()));
+        }
+        self.inner.data_version().await
+    }
+    async fn commit(&self, changes: ChangeSet) -> Result<CommitSummary, StoreError> {
+        let done = self.inner.commit(changes).await;
+        if done.is_ok() && self.break_after_commit.load(Ordering::SeqCst) {
+            self.broken.store(true, Ordering::SeqCst);
+        }
+        done
+    }
+    async fn version_at(&self, at: chrono::DateTime<chrono::Utc>) -> Result<i64, StoreError> {
+        self.inner.version_at(at).await
+    }
+    async fn revisions(
+        &self,
+        key: Option<&FeatureKey>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Revision>, StoreError> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(StoreError::Open("the database went away".into()));
+        }
+        self.inner.revisions(key, after, limit).await
+    }
+    fn auth(&self) -> Option<&dyn AuthStore> {
+        self.inner.auth()
+    }
+    fn plan_store(&self) -> Option<&dyn PlanStore> {
+        self.inner.plan_store()
+    }
+}
+
+/// A community of two grids, and a planner's token.
+async fn setup(store: Arc<dyn Store>) -> (axum::Router, AppState, String) {
+    store
+        .commit(ChangeSet::upserts(
+            "test",
+            "seed",
+            vec![
+                draft(
+                    Layer::Community,
+                    COMMUNITY,
+                    None,
+                    rect(113.6, 34.7, 113.7, 34.8),
+                ),
+                draft(
+                    Layer::PartyGrid,
+                    GRID1,
+                    Some(COMMUNITY),
+                    rect(113.6, 34.7, 113.65, 34.8),
+                ),
+                draft(
+                    Layer::PartyGrid,
+                    GRID2,
+                    Some(COMMUNITY),
+                    rect(113.65, 34.7, 113.7, 34.8),
+                ),
+            ],
+            Some(0),
+        ))
+        .await
+        .unwrap();
+    let secret = auth::new_secret();
+    store
+        .auth()
+        .unwrap()
+        .create_token("planner-1", Role::Planner, &auth::secret_digest(&secret))
+        .await
+        .unwrap();
+    let snapshot = Snapshot::load(store.as_ref()).await.unwrap();
+    let state = AppState {
+        store,
+        snapshot: Arc::new(SnapshotCell::new(snapshot)),
+        tiles: Default::default(),
+        views: Default::default(),
+        edit: Arc::new(EditState::default()),
+    };
+    (api::app(state.clone()), state, secret)
+}
+
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: &str,
+    if_match: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut r = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if let Some(m) = if_match {
+        r = r.header(header::IF_MATCH, m);
+    }
+    let req = match body {
+        Some(b) => r
+            .header(header::CONTENT_TYPE, "application/geo+json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => r.body(Body::empty()).unwrap(),
+    };
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let etag = resp
+        .headers()
+        .get(header::ETAG)
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, etag, body)
+}
+
+fn grid(code: &str, name: &str, geometry: Value) -> Value {
+    json!({"type": "Feature", "id": code,
+           "properties": {"code": code, "name": name, "parent": COMMUNITY}, "geometry": geometry})
+}
+
+/// The store accepts the edit and then cannot be read: the client hears that its edit was saved
+/// (not a 500 that makes it retry into a 412), and the map catches up once the store is back.
+async fn a_saved_edit_is_answered_as_saved(store: Arc<dyn Store>) {
+    let flaky = Arc::new(Flaky {
+        inner: store,
+        broken: AtomicBool::new(false),
+        break_after_commit: AtomicBool::new(false),
+    });
+    let (app, state, token) = setup(flaky.clone()).await;
+    let uri = format!("/v1/features/party_grid/{GRID2}");
+    flaky.break_after_commit.store(true, Ordering::SeqCst);
+    let (status, _, body) = send(
+        &app,
+        "PUT",
+        &uri,
+        &token,
+        Some("\"1\""),
+        Some(grid(GRID2, "新名字", rect_json(113.65, 34.7, 113.7, 34.8))),
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {body}");
+    // Saved: the store has it.
+    flaky.broken.store(false, Ordering::SeqCst);
+    flaky.break_after_commit.store(false, Ordering::SeqCst);
+    let stored = flaky.inner.load().await.unwrap();
+    let g = stored.iter().find(|f| f.code == GRID2).unwrap();
+    assert_eq!((g.name.as_str(), g.version), ("新名字", 2));
+    // And published once the store answers again.
+    gridmap::api::sync::refresh(&state).await.unwrap();
+    let (status, etag, _) = send(&app, "GET", &uri, &token, None, None).await;
+    assert_eq!((status, etag.as_deref()), (StatusCode::OK, Some("\"2\"")));
+}
+
+/// Delete a grid and create one with the same code: the new one does not start again at
+/// version 1, so an `If-Match: "1"` kept from before the delete is a 412, not an overwrite.
+async fn versions_continue_after_a_delete(store: Arc<dyn Store>) {
+    let (app, _state, token) = setup(store.clone()).await;
+    let uri = format!("/v1/features/party_grid/{GRID2}");
+    let (status, _, body) = send(&app, "DELETE", &uri, &token, Some("\"1\""), None).await;
+    assert!(status.is_success(), "{status}: {body}");
+    let shape = rect_json(113.65, 34.7, 113.7, 34.8);
+    let (status, etag, body) = send(
+        &app,
+        "POST",
+        "/v1/features/party_grid",
+        &token,
+        None,
+        Some(grid(GRID2, "重建", shape.clone())),
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {body}");
+    assert_eq!(etag.as_deref(), Some("\"2\""), "{body}");
+    let (status, _, body) = send(
+        &app,
+        "PUT",
+        &uri,
+        &token,
+        Some("\"1\""),
+        Some(grid(GRID2, "旧客户端", shape)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    let stored = store.load().await.unwrap();
+    let g = stored.iter().find(|f| f.code == GRID2).unwrap();
+    assert_eq!((g.name.as_str(), g.version), ("重建", 2));
+}
