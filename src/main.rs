@@ -198,6 +198,11 @@ enum UserCommand {
         #[arg(long, env = "GRIDMAP_USER_ROLE", default_value = "planner")]
         role: gridmap::auth::Role,
     },
+    /// Disable an account: its sessions end at once and it cannot sign in (its edits keep its
+    /// name).
+    Disable { name: String },
+    /// Enable a disabled account again.
+    Enable { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -581,6 +586,7 @@ async fn serve(
             std::time::Duration::from_secs(edit.poll_seconds),
         );
     }
+    api::sync::spawn_session_sweep(state.clone(), std::time::Duration::from_secs(3600));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -633,7 +639,24 @@ async fn token(cli: &Cli, command: &TokenCommand) -> Result<()> {
 
 /// `gridmap user …`.
 async fn user(cli: &Cli, command: &UserCommand) -> Result<()> {
-    let UserCommand::Create { name, role } = command;
+    let (name, role) = match command {
+        UserCommand::Create { name, role } => (name, role),
+        UserCommand::Disable { name } | UserCommand::Enable { name } => {
+            let disable = matches!(command, UserCommand::Disable { .. });
+            let store = store::open(&cli.store_config()).await?;
+            let auth = store.auth().context("this store keeps no accounts")?;
+            if !auth.set_user_disabled(name, disable).await? {
+                anyhow::bail!("there is no account named {name:?}");
+            }
+            let done = if disable {
+                "disabled (its sessions ended)"
+            } else {
+                "enabled"
+            };
+            println!("user {name:?} {done}");
+            return Ok(());
+        }
+    };
     let password = match std::env::var("GRIDMAP_PASSWORD") {
         Ok(p) => p,
         Err(_) => {

@@ -47,7 +47,10 @@ macro_rules! both_stores {
 
 both_stores!(
     a_saved_edit_is_answered_as_saved,
-    versions_continue_after_a_delete
+    versions_continue_after_a_delete,
+    sign_ins_are_throttled_per_name,
+    a_disabled_account_loses_its_sessions,
+    expired_sessions_are_deleted,
 );
 
 const COMMUNITY: &str = "410105001001";
@@ -280,4 +283,141 @@ async fn versions_continue_after_a_delete(store: Arc<dyn Store>) {
     let stored = store.load().await.unwrap();
     let g = stored.iter().find(|f| f.code == GRID2).unwrap();
     assert_eq!((g.name.as_str(), g.version), ("重建", 2));
+}
+
+fn sign_in(name: &str, password: &str) -> Request<Body> {
+    Request::post("/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"name": name, "password": password}).to_string(),
+        ))
+        .unwrap()
+}
+
+async fn status_of(app: &axum::Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    (resp.status(), resp.headers().clone())
+}
+
+/// Five wrong passwords for a name lock it for a while (429 with Retry-After), even for the
+/// right password; an unknown name is answered and counted like a known one; other names are
+/// not affected.
+async fn sign_ins_are_throttled_per_name(store: Arc<dyn Store>) {
+    let hash = auth::hash_password("correct horse").unwrap();
+    let auth_store = store.auth().unwrap();
+    auth_store
+        .create_user("wang", Role::Planner, &hash)
+        .await
+        .unwrap();
+    auth_store
+        .create_user("li", Role::Planner, &hash)
+        .await
+        .unwrap();
+    let (app, _state, _) = setup(store).await;
+    for name in ["wang", "nobody"] {
+        for _ in 0..gridmap::auth::throttle::MAX_FAILURES {
+            let (status, _) = status_of(&app, sign_in(name, "wrong horse")).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+        }
+        let (status, headers) = status_of(&app, sign_in(name, "correct horse")).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{name}");
+        let wait: u64 = headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    }
+    let (status, _) = status_of(&app, sign_in("li", "correct horse")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+/// Disabling an account ends its sessions at once and refuses its sign-ins; enabling it again
+/// lets it sign in.
+async fn a_disabled_account_loses_its_sessions(store: Arc<dyn Store>) {
+    let hash = auth::hash_password("correct horse").unwrap();
+    store
+        .auth()
+        .unwrap()
+        .create_user("wang", Role::Planner, &hash)
+        .await
+        .unwrap();
+    let (app, _state, _) = setup(store.clone()).await;
+    let (status, headers) = status_of(&app, sign_in("wang", "correct horse")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let me = || {
+        Request::get("/v1/session")
+            .header(header::COOKIE, cookie.clone())
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(status_of(&app, me()).await.0, StatusCode::OK);
+    assert!(
+        store
+            .auth()
+            .unwrap()
+            .set_user_disabled("wang", true)
+            .await
+            .unwrap()
+    );
+    assert_eq!(status_of(&app, me()).await.0, StatusCode::UNAUTHORIZED);
+    let (status, _) = status_of(&app, sign_in("wang", "correct horse")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        !store
+            .auth()
+            .unwrap()
+            .set_user_disabled("nobody", true)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .auth()
+            .unwrap()
+            .set_user_disabled("wang", false)
+            .await
+            .unwrap()
+    );
+    let (status, _) = status_of(&app, sign_in("wang", "correct horse")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+/// Sessions past their expiry are deleted, the live ones kept.
+async fn expired_sessions_are_deleted(store: Arc<dyn Store>) {
+    let auth_store = store.auth().unwrap();
+    let id = auth_store
+        .create_user(
+            "wang",
+            Role::Planner,
+            &auth::hash_password("correct horse").unwrap(),
+        )
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    auth_store
+        .create_session("old", id, now - chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    auth_store
+        .create_session("new", id, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(auth_store.delete_expired_sessions(now).await.unwrap(), 1);
+    assert!(
+        auth_store
+            .session_principal("new", now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        auth_store
+            .session_principal("old", now - chrono::Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -148,7 +148,8 @@ pub async fn get_session(
     responses(
         (status = 204, description = "signed in; the cookie is set"),
         (status = 400, description = "not a JSON object with name and password", body = ErrorResponse),
-        (status = 401, description = "unknown name or wrong password", body = ErrorResponse),
+        (status = 401, description = "unknown name or wrong password, or a disabled account", body = ErrorResponse),
+        (status = 429, description = "too many failed sign-ins for the name (Retry-After says when to try again)", body = ErrorResponse),
     ))]
 pub async fn post_session(
     State(state): State<AppState>,
@@ -165,16 +166,34 @@ pub async fn post_session(
         .auth()
         .ok_or_else(|| ApiError::Unauthorized("this store keeps no accounts".into()))?;
     let wrong = || ApiError::Unauthorized("unknown user name or wrong password".into());
-    let user = store.user(&form.name).await?.ok_or_else(wrong)?;
-    let hash = user.password_hash.clone();
+    let guard = &state.edit.sign_in;
+    guard.check(&form.name).map_err(refused)?;
+    let user = store.user(&form.name).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = form.password.clone();
-    // argon2 takes tens of milliseconds by design: off the async workers.
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+    // argon2 takes tens of milliseconds by design: off the async workers, a few at a time, and
+    // as long for a name without an account as for a wrong password.
+    let ok = guard
+        .verify(move || auth::verify_password_or_dummy(&password, hash.as_deref()))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if !ok {
-        return Err(wrong());
+        .map_err(refused)?;
+    let user = match user {
+        Some(user) if ok => user,
+        _ => {
+            guard.failed(&form.name);
+            tracing::warn!(name = %form.name, "failed sign-in");
+            return Err(wrong());
+        }
+    };
+    guard.succeeded(&form.name);
+    if user.disabled {
+        return Err(ApiError::Unauthorized(format!(
+            "the account {:?} is disabled",
+            user.name
+        )));
     }
+    // Sessions that ran out are deleted as new ones begin (and hourly by the server).
+    store.delete_expired_sessions(chrono::Utc::now()).await?;
     let secret = auth::new_secret();
     let expires = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
     store
@@ -190,6 +209,22 @@ pub async fn post_session(
         HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     Ok(response)
+}
+
+fn refused(r: auth::throttle::Refusal) -> ApiError {
+    match r {
+        auth::throttle::Refusal::Locked(wait) => ApiError::TooManyRequests {
+            message: format!(
+                "too many failed sign-ins for this name; try again in {} minutes",
+                wait.as_secs().div_ceil(60)
+            ),
+            retry_after_s: wait.as_secs().max(1),
+        },
+        auth::throttle::Refusal::Busy => ApiError::TooManyRequests {
+            message: "too many sign-ins at once; try again in a second".into(),
+            retry_after_s: 1,
+        },
+    }
 }
 
 /// Sign out: ends the session named by the cookie and clears the cookie.

@@ -54,6 +54,9 @@ pub enum ApiError {
         message: String,
         reasons: Vec<String>,
     },
+    /// 429: too many attempts; try again after `retry_after_s` seconds (`Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_s: u64 },
     /// 500 for a failure of ours that is not the store's; the message is logged, not shown.
     #[error("{0}")]
     Internal(String),
@@ -154,6 +157,12 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, code, message.clone(), Value::Null)
             }
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone(), Value::Null),
+            ApiError::TooManyRequests { message, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                message.clone(),
+                Value::Null,
+            ),
             ApiError::Store(StoreError::VersionConflict { .. }) => (
                 StatusCode::PRECONDITION_FAILED,
                 "version_conflict",
@@ -200,6 +209,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.parts().0;
         let mut response = (status, Json(ErrorResponse { error: self.body() })).into_response();
+        if let ApiError::TooManyRequests { retry_after_s, .. } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_s),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -68,6 +68,8 @@ pub struct EditState {
     pub tolerance_m: f64,
     /// Held while the snapshot is reloaded, so refreshes run one at a time.
     pub refresh: tokio::sync::Mutex<()>,
+    /// Failed sign-ins per name, and the argon2 verifications running.
+    pub sign_in: crate::auth::throttle::SignInGuard,
 }
 
 impl Default for EditState {
@@ -76,6 +78,7 @@ impl Default for EditState {
             open_reads: true,
             tolerance_m: 0.5,
             refresh: tokio::sync::Mutex::new(()),
+            sign_in: Default::default(),
         }
     }
 }

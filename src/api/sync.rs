@@ -64,6 +64,24 @@ pub fn spawn_poll(state: AppState, every: Duration) -> tokio::task::JoinHandle<(
     })
 }
 
+/// Delete expired sessions every `every` (sign-ins also delete them as they go).
+pub fn spawn_session_sweep(state: AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let Some(auth) = state.store.auth() else {
+                return;
+            };
+            match auth.delete_expired_sessions(chrono::Utc::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
+            }
+        }
+    })
+}
+
 /// Listen for other processes' commits on a PostgreSQL database and refresh on each; reconnects
 /// after a lost connection (the poll covers what was missed meanwhile).
 pub fn spawn_listener(state: AppState, pool: sqlx::PgPool) -> tokio::task::JoinHandle<()> {

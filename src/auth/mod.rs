@@ -13,6 +13,8 @@
 //! This module is pure (no HTTP, no SQL): the storage is [`crate::store::AuthStore`], the HTTP
 //! extraction is [`crate::api::auth`].
 
+pub mod throttle;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -106,6 +108,22 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Check `password` against `hash`, or, for a name with no account (`None`), against a fixed
+/// hash of the same cost and fail: an unknown name takes as long to refuse as a wrong password,
+/// so the time of the answer does not tell which names exist.
+pub fn verify_password_or_dummy(password: &str, hash: Option<&str>) -> bool {
+    static DUMMY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        hash_password("no account has this password").expect("argon2 hashes a fixed string")
+    });
+    match hash {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            let _ = verify_password(password, &DUMMY);
+            false
+        }
+    }
+}
+
 /// A password must be at least this many characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
@@ -131,6 +149,21 @@ mod tests {
             secret_digest("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn an_unknown_name_costs_a_full_verification() {
+        // The dummy is a real argon2id hash with the defaults every account gets, so checking
+        // against it costs what checking a real one does.
+        let real = hash_password("correct horse").unwrap();
+        assert!(verify_password_or_dummy("correct horse", Some(&real)));
+        assert!(!verify_password_or_dummy("correct horse", None));
+        let parse = |h: &str| {
+            let h = PasswordHash::new(h).unwrap();
+            (h.algorithm.to_string(), h.params.to_string())
+        };
+        let dummy = hash_password("x").unwrap();
+        assert_eq!(parse(&dummy), parse(&real));
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub struct UserRecord {
     pub name: String,
     pub role: Role,
     pub password_hash: String,
+    /// Disabled accounts cannot sign in and have no sessions.
+    pub disabled: bool,
 }
 
 /// Storage of credentials. Secrets arrive here already hashed ([`crate::auth::secret_digest`]).
@@ -67,6 +69,11 @@ pub trait AuthStore: Send + Sync {
     ) -> Result<Option<Principal>, StoreError>;
     /// End a session (nothing when there is none).
     async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
+    /// Disable an account and end its sessions, or enable it again; false when there is no
+    /// account of that name.
+    async fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool, StoreError>;
+    /// Delete the sessions that expired before `now`; how many.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 fn role(text: &str) -> Result<Role, StoreError> {
@@ -178,18 +185,20 @@ macro_rules! auth_store {
             }
 
             async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
-                let row: Option<(i64, String, String, String)> = sqlx::query_as(
-                    "SELECT id, name, role, password_hash FROM gridmap_users WHERE name = $1",
+                let row: Option<(i64, String, String, String, bool)> = sqlx::query_as(
+                    "SELECT id, name, role, password_hash, disabled_at IS NOT NULL \
+                     FROM gridmap_users WHERE name = $1",
                 )
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
-                row.map(|(id, name, r, password_hash)| {
+                row.map(|(id, name, r, password_hash, disabled)| {
                     Ok(UserRecord {
                         id,
                         name,
                         role: role(&r)?,
                         password_hash,
+                        disabled,
                     })
                 })
                 .transpose()
@@ -221,7 +230,8 @@ macro_rules! auth_store {
             ) -> Result<Option<Principal>, StoreError> {
                 let row: Option<(String, String, DateTime<Utc>)> = sqlx::query_as(
                     "SELECT u.name, u.role, s.expires_at FROM gridmap_sessions s \
-                     JOIN gridmap_users u ON u.id = s.user_id WHERE s.hash = $1",
+                     JOIN gridmap_users u ON u.id = s.user_id \
+                     WHERE s.hash = $1 AND u.disabled_at IS NULL",
                 )
                 .bind(digest)
                 .fetch_optional(&self.pool)
@@ -241,6 +251,43 @@ macro_rules! auth_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn set_user_disabled(
+                &self,
+                name: &str,
+                disabled: bool,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let at = disabled.then(Utc::now);
+                let found =
+                    sqlx::query("UPDATE gridmap_users SET disabled_at = $1 WHERE name = $2")
+                        .bind(at)
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        > 0;
+                if found && disabled {
+                    sqlx::query(
+                        "DELETE FROM gridmap_sessions WHERE user_id = \
+                         (SELECT id FROM gridmap_users WHERE name = $1)",
+                    )
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(found)
+            }
+
+            async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+                // SQLite keeps the times as RFC 3339 text in UTC, which sorts as the times do.
+                let done = sqlx::query("DELETE FROM gridmap_sessions WHERE expires_at < $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
         }
     };
