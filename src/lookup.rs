@@ -596,6 +596,13 @@ pub const CSV_HEADER: [&str; 17] = [
 
 /// One row of a CSV answer: the answer, or the error message in the `error` column.
 pub fn csv_row(id: String, result: Result<&Answer, &str>) -> Vec<String> {
+    csv_cells(id, result)
+        .into_iter()
+        .map(crate::io::csv::safe_cell)
+        .collect()
+}
+
+fn csv_cells(id: String, result: Result<&Answer, &str>) -> Vec<String> {
     let a = match result {
         Ok(a) => a,
         Err(message) => {

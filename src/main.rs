@@ -53,6 +53,10 @@ enum Command {
         /// Memory for encoded vector tiles, in MiB; 0 renders every request afresh.
         #[arg(long, env = "GRIDMAP_TILE_CACHE_MB", default_value_t = 256)]
         tile_cache_mb: u64,
+        /// Seconds a client may take to send a request's head, and a kept-alive connection may
+        /// stay idle.
+        #[arg(long, env = "GRIDMAP_HEADER_TIMEOUT_SECONDS", default_value_t = 10)]
+        header_timeout_seconds: u64,
         #[command(flatten)]
         edit: EditArgs,
     },
@@ -279,8 +283,15 @@ async fn main() -> Result<()> {
             listen,
             no_demo,
             tile_cache_mb,
+            header_timeout_seconds,
             edit,
-        } => serve(&cli, *listen, *no_demo, *tile_cache_mb, edit).await,
+        } => {
+            let limits = api::serve::Limits {
+                header_timeout: std::time::Duration::from_secs(*header_timeout_seconds),
+                ..Default::default()
+            };
+            serve(&cli, *listen, *no_demo, *tile_cache_mb, limits, edit).await
+        }
         Command::Token { command } => token(&cli, command).await,
         Command::User { command } => user(&cli, command).await,
         Command::Import {
@@ -549,6 +560,7 @@ async fn serve(
     listen: SocketAddr,
     no_demo: bool,
     tile_cache_mb: u64,
+    limits: api::serve::Limits,
     edit: &EditArgs,
 ) -> Result<()> {
     let store = store::open(&cli.store_config()).await?;
@@ -593,9 +605,7 @@ async fn serve(
     // Log the bound address, not the requested one: with port 0 the OS picks it.
     let bound = listener.local_addr()?;
     info!("listening on http://{bound}");
-    axum::serve(listener, api::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    api::serve::serve(listener, api::app(state), limits, shutdown_signal()).await?;
     info!("stopped");
     Ok(())
 }

@@ -51,6 +51,7 @@ both_stores!(
     sign_ins_are_throttled_per_name,
     a_disabled_account_loses_its_sessions,
     expired_sessions_are_deleted,
+    closed_reads_guard_head_and_open_the_page,
 );
 
 const COMMUNITY: &str = "410105001001";
@@ -343,8 +344,26 @@ async fn a_disabled_account_loses_its_sessions(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let (app, _state, _) = setup(store.clone()).await;
+    let mut behind_https = sign_in("wang", "correct horse");
+    behind_https
+        .headers_mut()
+        .insert("x-forwarded-proto", "https".parse().unwrap());
+    let (status, headers) = status_of(&app, behind_https).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
     let (status, headers) = status_of(&app, sign_in("wang", "correct horse")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(
+        !headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Secure")
+    );
     let cookie = headers[header::SET_COOKIE].to_str().unwrap();
     let cookie = cookie.split(';').next().unwrap().to_string();
     let me = || {
@@ -419,5 +438,37 @@ async fn expired_sessions_are_deleted(store: Arc<dyn Store>) {
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+/// With closed reads, a HEAD tells an anonymous caller nothing (401, no ETag), while the page and
+/// its files load, so a browser reaches the sign-in form.
+async fn closed_reads_guard_head_and_open_the_page(store: Arc<dyn Store>) {
+    let (_, mut state, _) = setup(store).await;
+    state.edit = Arc::new(EditState {
+        open_reads: false,
+        ..Default::default()
+    });
+    let app = api::app(state);
+    let head = |uri: &str| {
+        Request::builder()
+            .method("HEAD")
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap()
+    };
+    for uri in [
+        format!("/v1/features/party_grid/{GRID2}"),
+        "/v1/features/party_grid/nope".to_string(),
+    ] {
+        let (status, headers) = status_of(&app, head(&uri)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert!(headers.get(header::ETAG).is_none(), "{uri}");
+    }
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    assert_eq!(status_of(&app, get("/")).await.0, StatusCode::OK);
+    assert_eq!(
+        status_of(&app, get("/style.json")).await.0,
+        StatusCode::UNAUTHORIZED
     );
 }

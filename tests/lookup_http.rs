@@ -524,3 +524,19 @@ fn message(item: &Value) -> &str {
 fn urlencode(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
 }
+
+/// Ids (and every other text cell) that a spreadsheet would run as a formula come back as text.
+#[tokio::test]
+async fn csv_cells_cannot_become_formulas() {
+    let (app, _dir) = app().await;
+    let body =
+        "id,lon,lat\n\"=HYPERLINK(\"\"http://evil\"\")\",113.62,34.75\n@SUM(1),113.68,34.75\n";
+    let (status, text) = post(&app, "text/csv", "text/csv", body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let ids: Vec<String> = rows
+        .records()
+        .map(|r| r.unwrap().get(0).unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["'=HYPERLINK(\"http://evil\")", "'@SUM(1)"]);
+}

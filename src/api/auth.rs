@@ -96,15 +96,19 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Middleware: when reads are not open, every request that is not an edit endpoint (which checks
-/// for itself), the health check or signing in needs a viewer.
+/// for itself), the health check, signing in or the map page needs a viewer.
 pub async fn read_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if state.edit.open_reads {
         return next.run(request).await;
     }
     let path = request.uri().path();
+    // The page and its files hold no data and carry the sign-in form; edits check for
+    // themselves. A HEAD is a GET without the body, so it is guarded like one.
+    let read = matches!(*request.method(), Method::GET | Method::HEAD);
     let exempt = path == "/healthz"
         || path == "/v1/session"
-        || (path.starts_with("/v1/features/") && request.method() != Method::GET);
+        || (read && (path == "/" || path.starts_with("/assets/")))
+        || (path.starts_with("/v1/features/") && !read);
     if !exempt && let Err(e) = require(&state, request.headers(), Role::Viewer).await {
         return e.into_response();
     }
@@ -153,6 +157,7 @@ pub async fn get_session(
     ))]
 pub async fn post_session(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(form) = body.map_err(|e| {
@@ -199,9 +204,15 @@ pub async fn post_session(
     store
         .create_session(&auth::secret_digest(&secret), user.id, expires)
         .await?;
+    // Behind a proxy that ends HTTPS the browser must never send the cookie over plain HTTP.
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let cookie = format!(
-        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_HOURS * 3600
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        SESSION_HOURS * 3600,
+        if https { "; Secure" } else { "" }
     );
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod page;
 pub mod plans;
 pub mod reports;
+pub mod serve;
 pub mod sync;
 pub mod tiles;
 
@@ -22,7 +23,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::snapshot::{Snapshot, SnapshotCell};
@@ -83,6 +86,20 @@ impl Default for EditState {
     }
 }
 
+/// The longest a request may take before it is answered 503.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    axum::response::IntoResponse::into_response(error::ApiError::Internal(format!(
+        "handler panicked: {what}"
+    )))
+}
+
 /// The whole service as a router, so tests call it without a socket.
 pub fn app(state: AppState) -> Router {
     Router::new()
@@ -121,6 +138,34 @@ pub fn app(state: AppState) -> Router {
             auth::read_guard,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A request may take a minute at most (the city's coverage report takes about one
+        // second); what runs on the blocking pool or rayon for it is dropped with it.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        // Links in tiles.json, style.json and the OGC documents are made from these headers, so
+        // a shared cache must key on them.
+        .layer(SetResponseHeaderLayer::appending(
+            header::VARY,
+            HeaderValue::from_static("Host, X-Forwarded-Proto"),
+        ))
+        // A panic in a handler is a JSON 500 and a log line, never a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

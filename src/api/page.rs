@@ -15,14 +15,52 @@ use crate::web;
 
 /// The map page (or, when MapLibre was missing at build time, a page that says so).
 pub async fn get_page() -> Response {
+    let html = web::index_html();
+    let csp = content_security_policy(&html);
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
+            (header::CONTENT_SECURITY_POLICY, csp.as_str()),
         ],
-        web::index_html(),
+        html,
     )
         .into_response()
+}
+
+/// The page's policy: scripts, styles, data and workers from this server only (MapLibre's worker
+/// from its own file; its canvas images as `data:`/`blob:`), the inline import map and style
+/// blocks allowed by their SHA-256, no framing, no `<base>`.
+fn content_security_policy(html: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let hashes = |open: &str, close: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = html;
+        while let Some(i) = rest.find(open) {
+            let after = &rest[i..];
+            let Some(start) = after.find('>') else { break };
+            let body = &after[start + 1..];
+            let Some(end) = body.find(close) else { break };
+            let digest = sha2::Sha256::digest(body[..end].as_bytes());
+            out.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+            rest = &body[end..];
+        }
+        out
+    };
+    let scripts: Vec<String> = hashes("<script type=\"importmap\"", "</script>");
+    let styles: Vec<String> = hashes("<style", "</style>");
+    format!(
+        "default-src 'self'; script-src 'self' {}; style-src 'self' 'unsafe-inline' {}; \
+         img-src 'self' data: blob:; worker-src 'self' blob:; child-src 'self' blob:; \
+         connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'",
+        scripts.join(" "),
+        styles.join(" ")
+    )
 }
 
 /// One embedded file of the current build.

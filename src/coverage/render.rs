@@ -345,7 +345,7 @@ fn csv(r: &CoverageReport) -> String {
     // Writing to a Vec cannot fail.
     let _ = w.write_record(CSV_COLUMNS);
     for r in rows {
-        let _ = w.write_record(&r);
+        let _ = w.write_record(r.into_iter().map(crate::io::csv::safe_cell));
     }
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()

@@ -10,9 +10,23 @@
 //! All or nothing like every import: every row is checked, and any bad row refuses the file
 //! with messages that name the line (1 is the header) and the fault. Text that is not UTF-8 is
 //! read as GBK, as spreadsheets in China often save it.
+//!
+//! Every CSV we write passes its text cells through [`safe_cell`].
 
 use std::collections::HashMap;
 use std::fmt;
+
+/// A text cell made safe for spreadsheets: one that starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return and is not a number gets a leading `'`, so Excel and LibreOffice show it as
+/// text instead of running it as a formula (OWASP's "CSV injection"). Numbers pass unchanged.
+pub fn safe_cell(cell: String) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.trim().parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
 
 use geo::{Geometry, Point};
 use serde_json::{Map, Value};
@@ -247,6 +261,23 @@ pub fn read(bytes: &[u8]) -> Result<Vec<(usize, FeatureDraft)>, ImportError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn formula_cells_are_neutralised_and_numbers_kept() {
+        for (cell, safe) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1+2", "'+1+2"),
+            ("-cmd", "'-cmd"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("-5.25", "-5.25"),
+            ("+86", "+86"),
+            ("建设路社区", "建设路社区"),
+            ("", ""),
+        ] {
+            assert_eq!(super::safe_cell(cell.to_string()), safe, "{cell:?}");
+        }
+    }
+
     use super::*;
 
     fn err(text: &str) -> String {

@@ -16,9 +16,15 @@ pub struct Server {
 impl Server {
     /// Start the binary on `data_dir` (GeoPackage store; an empty one gets the demo).
     pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[])
+    }
+
+    /// The same with more `serve` arguments.
+    pub fn start_with(data_dir: &Path, serve_args: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gridmap"))
             .args(["--data", data_dir.to_str().unwrap()])
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(serve_args)
             .env_remove("DATABASE_URL")
             .env("RUST_LOG", "gridmap=info")
             .env("NO_COLOR", "1")

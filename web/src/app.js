@@ -91,8 +91,16 @@ const map = new maplibregl.Map({
 });
 map.addControl(new maplibregl.NavigationControl(), 'bottom-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+// With `--open-reads false` the style and tiles answer 401 until someone signs in: open the
+// sign-in form, and load the page again once signed in.
+let readsRefused = false;
 map.on('error', (e) => {
   const message = e && e.error ? String(e.error.message || e.error) : 'unknown map error';
+  if (e && e.error && e.error.status === 401) {
+    readsRefused = true;
+    $('signin').hidden = false;
+    $('signin-name').focus();
+  }
   state.errors.push(message);
   console.error('map error:', message);
 });
@@ -631,6 +639,10 @@ $('signin').addEventListener('submit', async (e) => {
     }
   } catch (err) {
     $('signin-error').textContent = `${t('signInFailed')}: ${err.message || err}`;
+  }
+  if (ok && readsRefused) {
+    window.location.reload();
+    return;
   }
   if (ok) {
     $('signin-password').value = '';
