@@ -26,24 +26,38 @@ pub enum ViewKey {
     Plan { id: i64, revision: i64, live: i64 },
 }
 
-/// A few views, most recently used last. Each may hold a whole snapshot, so few are kept.
+/// Views, most recently used last, up to a budget of features (each may be a whole snapshot).
+///
+/// Built one at a time: a caller that misses waits for the build lock and then looks again, so
+/// twenty requests for one moment build it once, and no number of callers cycling through past
+/// moments builds more than one view at a time (each build is a replay and a full index).
 #[derive(Debug)]
 pub struct ViewCache {
     entries: Mutex<VecDeque<(ViewKey, Arc<Snapshot>)>>,
-    capacity: usize,
+    budget_features: usize,
+    building: tokio::sync::Mutex<()>,
+    hits: std::sync::atomic::AtomicU64,
+    misses: std::sync::atomic::AtomicU64,
 }
+
+/// Features the view cache holds by default: four views of a city-sized store (261,000
+/// features), dozens of a subdistrict's, at a few hundred bytes of index per feature.
+pub const VIEW_BUDGET_FEATURES: usize = 1_000_000;
 
 impl Default for ViewCache {
     fn default() -> Self {
-        ViewCache::new(2)
+        ViewCache::new(VIEW_BUDGET_FEATURES)
     }
 }
 
 impl ViewCache {
-    pub fn new(capacity: usize) -> ViewCache {
+    pub fn new(budget_features: usize) -> ViewCache {
         ViewCache {
             entries: Mutex::new(VecDeque::new()),
-            capacity: capacity.max(1),
+            budget_features,
+            building: tokio::sync::Mutex::new(()),
+            hits: Default::default(),
+            misses: Default::default(),
         }
     }
 
@@ -56,13 +70,45 @@ impl ViewCache {
         Some(s)
     }
 
+    /// Keep `snapshot`, dropping the least recently used views beyond the budget (the newest
+    /// is always kept).
     pub fn put(&self, key: ViewKey, snapshot: Arc<Snapshot>) {
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         e.retain(|(k, _)| k != &key);
         e.push_back((key, snapshot));
-        while e.len() > self.capacity {
+        let weight = |e: &VecDeque<(ViewKey, Arc<Snapshot>)>| -> usize {
+            e.iter().map(|(_, s)| s.features().len().max(1)).sum()
+        };
+        while e.len() > 1 && weight(&e) > self.budget_features {
             e.pop_front();
         }
+    }
+
+    /// The view of `key`, built by `build` when it is not kept (one build at a time).
+    pub async fn get_or_build<E, F>(&self, key: ViewKey, build: F) -> Result<Arc<Snapshot>, E>
+    where
+        F: std::future::Future<Output = Result<Arc<Snapshot>, E>>,
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Some(s) = self.get(&key) {
+            self.hits.fetch_add(1, Relaxed);
+            return Ok(s);
+        }
+        let _one_at_a_time = self.building.lock().await;
+        if let Some(s) = self.get(&key) {
+            self.hits.fetch_add(1, Relaxed);
+            return Ok(s);
+        }
+        self.misses.fetch_add(1, Relaxed);
+        let snapshot = build.await?;
+        self.put(key, snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// Lookups answered from the cache, and views built.
+    pub fn stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.hits.load(Relaxed), self.misses.load(Relaxed))
     }
 }
 
@@ -151,18 +197,16 @@ pub async fn as_of(
     if version == live.data_version {
         return Ok(live);
     }
-    let key = ViewKey::AsOf { version };
-    if let Some(s) = cache.get(&key) {
-        return Ok(s);
-    }
-    let revisions = store.revisions(None, 0, version).await?;
-    let snapshot = tokio::task::spawn_blocking(move || {
-        Arc::new(Snapshot::new(version, replay_to(&revisions, version)))
-    })
-    .await
-    .map_err(|e| AsOfError::Failed(e.to_string()))?;
-    cache.put(key, snapshot.clone());
-    Ok(snapshot)
+    cache
+        .get_or_build(ViewKey::AsOf { version }, async {
+            let revisions = store.revisions(None, 0, version).await?;
+            tokio::task::spawn_blocking(move || {
+                Arc::new(Snapshot::new(version, replay_to(&revisions, version)))
+            })
+            .await
+            .map_err(|e| AsOfError::Failed(e.to_string()))
+        })
+        .await
 }
 
 #[cfg(test)]
@@ -223,6 +267,7 @@ mod tests {
 
     #[test]
     fn the_cache_keeps_the_most_recently_used() {
+        // Empty snapshots weigh one feature each: a budget of two keeps two.
         let c = ViewCache::new(2);
         let s = Arc::new(Snapshot::new(1, Vec::new()));
         for v in 1..=3 {

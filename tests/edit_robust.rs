@@ -52,6 +52,7 @@ both_stores!(
     a_disabled_account_loses_its_sessions,
     expired_sessions_are_deleted,
     closed_reads_guard_head_and_open_the_page,
+    past_moments_are_built_once,
 );
 
 const COMMUNITY: &str = "410105001001";
@@ -471,4 +472,53 @@ async fn closed_reads_guard_head_and_open_the_page(store: Arc<dyn Store>) {
         status_of(&app, get("/style.json")).await.0,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// A caller cycling through four past moments gets each built once: the second round is
+/// answered from the view cache.
+async fn past_moments_are_built_once(store: Arc<dyn Store>) {
+    let (app, state, _) = setup(store.clone()).await;
+    let mut moments = Vec::new();
+    for i in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        store
+            .commit(ChangeSet::upserts(
+                "test",
+                "rename",
+                vec![FeatureDraft {
+                    name: format!("第{i}版"),
+                    ..draft(
+                        Layer::PartyGrid,
+                        GRID2,
+                        Some(COMMUNITY),
+                        rect(113.65, 34.7, 113.7, 34.8),
+                    )
+                }],
+                None,
+            ))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        moments.push(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    }
+    // The live snapshot is the last moment's: make it current so that only three are past.
+    gridmap::api::sync::refresh(&state).await.unwrap();
+    for round in 0..2 {
+        for (i, at) in moments.iter().enumerate() {
+            let uri = format!(
+                "/v1/lookup?lon=113.68&lat=34.75&as_of={}",
+                at.replace('+', "%2B")
+            );
+            let resp = app
+                .clone()
+                .oneshot(Request::get(&uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "round {round}, {uri}");
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(v["party_grid"]["name"], format!("第{i}版"), "{uri}");
+        }
+    }
+    assert_eq!(state.views.stats(), (3, 3));
 }

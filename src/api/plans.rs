@@ -113,20 +113,20 @@ pub async fn view(state: &AppState, id: i64) -> Result<Arc<Snapshot>, ApiError> 
         revision: plan.revision,
         live: live.data_version,
     };
-    if let Some(s) = state.views.get(&key) {
-        return Ok(s);
-    }
-    let changes = changes_of(plans(state)?.plan_edits(id).await?);
-    let snapshot = tokio::task::spawn_blocking(move || {
-        Arc::new(Snapshot::new(
-            live.data_version,
-            preview::apply(live.features(), &changes),
-        ))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("building plan {id}'s view: {e}")))?;
-    state.views.put(key, snapshot.clone());
-    Ok(snapshot)
+    state
+        .views
+        .get_or_build(key, async {
+            let changes = changes_of(plans(state)?.plan_edits(id).await?);
+            tokio::task::spawn_blocking(move || {
+                Arc::new(Snapshot::new(
+                    live.data_version,
+                    preview::apply(live.features(), &changes),
+                ))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("building plan {id}'s view: {e}")))
+        })
+        .await
 }
 
 /// One staged edit as shown.
