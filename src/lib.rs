@@ -14,6 +14,7 @@ pub mod grids;
 pub mod io;
 pub mod lookup;
 pub mod model;
+pub mod rules;
 pub mod snapshot;
 pub mod spatial;
 pub mod store;

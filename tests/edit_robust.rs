@@ -53,6 +53,7 @@ both_stores!(
     expired_sessions_are_deleted,
     closed_reads_guard_head_and_open_the_page,
     past_moments_are_built_once,
+    edits_obey_the_import_rules,
 );
 
 const COMMUNITY: &str = "410105001001";
@@ -521,4 +522,56 @@ async fn past_moments_are_built_once(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(state.views.stats(), (3, 3));
+}
+
+/// An edit is checked as strictly as an import: counts, lengths, characters; each refusal is a
+/// 422 naming the field, and the store is left as it was (a NUL was a 500 on PostGIS).
+async fn edits_obey_the_import_rules(store: Arc<dyn Store>) {
+    let (app, _state, token) = setup(store.clone()).await;
+    let before = store.load().await.unwrap();
+    let shape = rect_json(113.65, 34.7, 113.7, 34.8);
+    let with = |props: Value| {
+        let mut body = grid(GRID2, "第2网格", shape.clone());
+        for (k, v) in props.as_object().unwrap() {
+            body["properties"][k] = v.clone();
+        }
+        body
+    };
+    let uri = format!("/v1/features/party_grid/{GRID2}");
+    for (props, field) in [
+        (json!({"households": "many"}), "households"),
+        (json!({"households": -5}), "households"),
+        (json!({"households": 1e300}), "households"),
+        (json!({"name": "名".repeat(100_000)}), "name"),
+        (json!({"name": "a\u{0}b"}), "name"),
+        (json!({"note": "x".repeat(5000)}), "note"),
+    ] {
+        let (status, _, body) = send(
+            &app,
+            "PUT",
+            &uri,
+            &token,
+            Some("\"1\""),
+            Some(with(props.clone())),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{props}: {body}");
+        let reasons = body["error"]["details"]["reasons"].to_string();
+        assert!(reasons.contains(field), "{props}: {reasons}");
+    }
+    for code in ["41010500100100 3", "410105001/001003"] {
+        let mut body = grid(code, "新网格", shape.clone());
+        body["id"] = json!(code);
+        let (status, _, body) = send(
+            &app,
+            "POST",
+            "/v1/features/party_grid",
+            &token,
+            None,
+            Some(body),
+        )
+        .await;
+        assert!(status.is_client_error(), "{code:?}: {status} {body}");
+    }
+    assert_eq!(store.load().await.unwrap(), before);
 }

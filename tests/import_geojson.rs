@@ -427,14 +427,14 @@ async fn wrong_property_types() {
     let msg = refusal(vec![c.clone()], None).await;
     assert_eq!(
         msg,
-        "feature 0 (community/110101001001) has households 12.5, which is not a non-negative integer; nothing was imported"
+        "feature 0 (community/110101001001) has households 12.5, which is not a whole number from 0 to 10000000; nothing was imported"
     );
     c["properties"]["households"] = json!(1200);
     c["properties"]["residents"] = json!("3400");
     let msg = refusal(vec![c], None).await;
     assert_eq!(
         msg,
-        "feature 0 (community/110101001001) has residents text \"3400\", which is not a non-negative integer; nothing was imported"
+        "feature 0 (community/110101001001) has residents text \"3400\", which is not a whole number from 0 to 10000000; nothing was imported"
     );
 }
 

@@ -102,7 +102,7 @@ pub(crate) fn data_faults(
     for l in AREA_LAYERS {
         for f in snapshot.layer(l).filter(|f| in_scope(f)) {
             layers_of.entry(&f.code).or_default().push(l);
-            if let Some(message) = code_fault(f) {
+            if let Some(message) = crate::rules::code_fault(l, &f.code, f.parent.as_deref()) {
                 faults.bad_codes.push(FeatureFault {
                     layer: l,
                     code: f.code.clone(),
@@ -132,44 +132,6 @@ pub(crate) fn data_faults(
         .filter_map(|g| wrong_parent(g, communities))
         .collect();
     faults
-}
-
-/// Why a code breaks the scheme (see `crate::demo`): community = 12 digits starting with its
-/// subdistrict's code; grid = its community's code + 3 digits.
-fn code_fault(f: &Feature) -> Option<String> {
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let parent = f.parent.as_deref();
-    match f.layer {
-        Layer::Community => {
-            if f.code.len() != 12 || !digits(&f.code) {
-                Some(format!("code {:?} is not 12 digits", f.code))
-            } else if parent.is_some_and(|p| !f.code.starts_with(p)) {
-                Some(format!(
-                    "code {:?} does not start with its subdistrict's code {:?}",
-                    f.code,
-                    parent.unwrap_or_default()
-                ))
-            } else {
-                None
-            }
-        }
-        Layer::PartyGrid | Layer::CommercialGrid => match parent {
-            None => Some(format!("grid {:?} has no parent community", f.code)),
-            Some(p) => {
-                let ok = f.code.len() == p.len() + 3
-                    && f.code.starts_with(p)
-                    && digits(&f.code[p.len()..])
-                    && p.len() == 12;
-                (!ok).then(|| {
-                    format!(
-                        "code {:?} is not its community's code {p:?} followed by 3 digits",
-                        f.code
-                    )
-                })
-            }
-        },
-        _ => None,
-    }
 }
 
 /// A grid whose parent does not hold the largest share of its area.

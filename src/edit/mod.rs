@@ -121,11 +121,14 @@ fn check_reasons(
         reasons.push(Finding::Breaks(format!("{key}: geometry: {fault}")));
         return reasons;
     }
-    if draft.code.trim().is_empty() {
-        reasons.push(Finding::Breaks(format!("{key}: code: must not be empty")));
-    }
-    if draft.name.trim().is_empty() {
-        reasons.push(Finding::Breaks(format!("{key}: name: must not be empty")));
+    // The same field rules as an import (lengths, characters, counts).
+    for fault in crate::rules::field_faults(
+        &draft.code,
+        &draft.name,
+        draft.parent.as_deref(),
+        draft.properties.iter(),
+    ) {
+        reasons.push(Finding::Breaks(format!("{key}: {fault}")));
     }
     let Some(parent_layer) = draft.layer.parent_layer() else {
         return reasons;
@@ -140,8 +143,8 @@ fn check_reasons(
         }
         Some(p) => p,
     };
-    if let Some(fault) = code_fault(draft.layer, &draft.code, parent) {
-        reasons.push(Finding::Breaks(format!("{key}: code: {fault}")));
+    if let Some(fault) = crate::rules::code_fault(draft.layer, &draft.code, Some(parent)) {
+        reasons.push(Finding::Breaks(format!("{key}: {fault}")));
     }
     let Some(parent_feature) = snapshot.find(parent_layer, parent) else {
         reasons.push(Finding::Breaks(format!(
@@ -225,34 +228,6 @@ fn siblings<'s>(
 /// The width of the widest polygon of `mp`, `None` when it is empty.
 fn widest(mp: &MultiPolygon<f64>) -> Option<f64> {
     mp.0.iter().map(width_m).reduce(f64::max)
-}
-
-/// What is wrong with `code` for a feature of `layer` under `parent`, by DB11/T 2157.
-pub fn code_fault(layer: Layer, code: &str, parent: &str) -> Option<String> {
-    let (digits, first) = match layer {
-        Layer::Community => (12, None),
-        Layer::PartyGrid => (15, Some(1)),
-        Layer::CommercialGrid => (15, Some(901)),
-        _ => return None,
-    };
-    if code.len() != digits || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(format!("{code:?} is not {digits} digits"));
-    }
-    if !code.starts_with(parent) || parent.len() != digits - 3 {
-        return Some(format!(
-            "{code:?} must be its parent's code {parent:?} followed by 3 digits"
-        ));
-    }
-    if let Some(first) = first {
-        let n: u32 = code[digits - 3..].parse().unwrap_or(0);
-        let last = if first == 1 { 900 } else { 999 };
-        if n < first || n > last {
-            return Some(format!(
-                "{code:?}: the last 3 digits of a {layer} are {first:03}..{last:03}"
-            ));
-        }
-    }
-    None
 }
 
 /// The next free code under `parent` in `layer` (the scheme's sequence: one more than the

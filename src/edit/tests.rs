@@ -54,30 +54,44 @@ fn draft(code: &str, g: Geometry<f64>) -> FeatureDraft {
 #[test]
 fn codes_follow_the_scheme() {
     assert_eq!(
-        code_fault(Layer::PartyGrid, "410105001001001", "410105001001"),
+        crate::rules::code_fault(Layer::PartyGrid, "410105001001001", Some("410105001001")),
         None
     );
     assert!(
-        code_fault(Layer::PartyGrid, "41010500100101", "410105001001")
+        crate::rules::code_fault(Layer::PartyGrid, "41010500100101", Some("410105001001"))
             .unwrap()
             .contains("15 digits")
     );
     assert!(
-        code_fault(Layer::PartyGrid, "410105001002001", "410105001001")
+        crate::rules::code_fault(Layer::PartyGrid, "410105001002001", Some("410105001001"))
             .unwrap()
             .contains("parent")
     );
     assert!(
-        code_fault(Layer::PartyGrid, "410105001001000", "410105001001")
+        crate::rules::code_fault(Layer::PartyGrid, "410105001001000", Some("410105001001"))
             .unwrap()
             .contains("001..900")
     );
     assert_eq!(
-        code_fault(Layer::CommercialGrid, "410105001001901", "410105001001"),
+        crate::rules::code_fault(
+            Layer::CommercialGrid,
+            "410105001001901",
+            Some("410105001001")
+        ),
         None
     );
-    assert!(code_fault(Layer::CommercialGrid, "410105001001005", "410105001001").is_some());
-    assert_eq!(code_fault(Layer::Shop, "anything", "x"), None);
+    assert!(
+        crate::rules::code_fault(
+            Layer::CommercialGrid,
+            "410105001001005",
+            Some("410105001001")
+        )
+        .is_some()
+    );
+    assert_eq!(
+        crate::rules::code_fault(Layer::Shop, "anything", Some("x")),
+        None
+    );
     let snap = snapshot();
     assert_eq!(
         next_code(&snap, Layer::PartyGrid, "410105001001", &[]).unwrap(),

@@ -5,13 +5,13 @@
 //!   codes often arrive as numbers from spreadsheets and `.dbf` columns); surrounding spaces are
 //!   trimmed; `layer` falls back to `--layer`; `code` and `name` must not be empty; an empty
 //!   `parent` means none.
-//! - `households` and `residents`, when present and not null, are non-negative integers (`12.0`
+//! - `households` and `residents`, when present and not null, are whole numbers up to 10,000,000 (`12.0`
 //!   is kept as `12`).
 //! - The geometry must be of a type the layer takes ([`Layer::geometry_kind`]) and pass
 //!   [`crate::spatial::validate`]: raw ring checks first, then validity.
 
 use geo::{Coord, Geometry, LineString, MultiPolygon, Point, Polygon};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use super::{FeatureError, FeatureFault};
 use crate::model::{FeatureDraft, GeometryKind, Layer};
@@ -76,6 +76,7 @@ impl RawGeometry {
                 if rings.is_empty() {
                     return Err(GeometryFault::Empty);
                 }
+                validate::check_vertex_count(rings.iter().map(Vec::len).sum())?;
                 check_raw_rings(&rings, None)?;
                 let polygon = polygon(rings);
                 validate::check_polygon(&polygon, None)?;
@@ -85,6 +86,7 @@ impl RawGeometry {
                 if polygons.is_empty() {
                     return Err(GeometryFault::Empty);
                 }
+                validate::check_vertex_count(polygons.iter().flatten().map(Vec::len).sum())?;
                 for (i, rings) in polygons.iter().enumerate() {
                     if rings.is_empty() {
                         return Err(GeometryFault::EmptyPart(i));
@@ -129,8 +131,8 @@ pub struct FileFeature {
     pub geometry: Result<Option<RawGeometry>, FeatureFault>,
 }
 
-/// Properties that must be non-negative integers.
-pub const COUNT_KEYS: [&str; 2] = ["households", "residents"];
+/// Properties that must be whole numbers ([`crate::rules::count`]).
+pub use crate::rules::COUNT_KEYS;
 
 /// Check one feature and build its draft; `default_layer` is `--layer`.
 // The error is large, but no larger than the draft itself; boxing it would gain nothing.
@@ -180,6 +182,16 @@ pub fn to_draft(
             count(value, key).map_err(&fail)?;
         }
     }
+    // The rules an edit obeys too (lengths, characters); the first fault refuses the feature.
+    let faults = crate::rules::field_faults(
+        &code,
+        &name,
+        parent.as_deref(),
+        properties.iter().map(|(k, v)| (k.as_str(), v)),
+    );
+    if let Some(fault) = faults.into_iter().next() {
+        return Err(fail(FeatureFault::Rule(fault)));
+    }
     let geometry = geometry
         .map_err(&fail)?
         .ok_or_else(|| fail(FeatureFault::NoGeometry))?
@@ -224,28 +236,13 @@ fn required(
     value?.ok_or_else(|| FeatureFault::Missing(field.to_string()))
 }
 
-/// Checks a count in place: a non-negative integer, or null; an integral float becomes an integer.
+/// Checks a count in place ([`crate::rules::count`]); an integral float becomes an integer.
 fn count(value: &mut Value, field: &str) -> Result<(), FeatureFault> {
-    let whole = match &*value {
-        Value::Null => return Ok(()),
-        Value::Number(n) if n.is_u64() => return Ok(()),
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && (0.0..9.007_199_254_740_992e15).contains(f)),
-        _ => None,
-    };
-    match whole {
-        // Exact: the range check above keeps f within u64 and below 2^53.
-        Some(f) => {
-            *value = Value::Number(Number::from(f as u64));
-            Ok(())
-        }
-        None => Err(FeatureFault::WrongType {
-            field: field.to_string(),
-            found: describe(value),
-            expected: "a non-negative integer",
-        }),
-    }
+    crate::rules::count(value).map_err(|_| FeatureFault::WrongType {
+        field: field.to_string(),
+        found: describe(value),
+        expected: "a whole number from 0 to 10000000",
+    })
 }
 
 /// A JSON value for a message: short text quoted, containers by kind.
@@ -351,7 +348,7 @@ mod tests {
                 point(),
                 Some(Layer::Shop)
             ),
-            "feature 7 (shop/a) has households -3, which is not a non-negative integer"
+            "feature 7 (shop/a) has households -3, which is not a whole number from 0 to 10000000"
         );
         assert_eq!(
             err(
@@ -359,7 +356,7 @@ mod tests {
                 point(),
                 Some(Layer::Shop)
             ),
-            "feature 7 (shop/a) has residents text \"12\", which is not a non-negative integer"
+            "feature 7 (shop/a) has residents text \"12\", which is not a whole number from 0 to 10000000"
         );
         assert_eq!(
             err(

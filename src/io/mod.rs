@@ -145,6 +145,9 @@ pub enum FeatureFault {
     },
     #[error("has no geometry")]
     NoGeometry,
+    /// A field breaks one of [`crate::rules`] (length, characters); the message names it.
+    #[error("has {0}")]
+    Rule(String),
     #[error("has a malformed geometry: {0}")]
     MalformedGeometry(String),
     #[error("has a {found} geometry, but layer {layer} takes {allowed}")]

@@ -338,7 +338,11 @@ pub fn check_geometry(geometry: &Geometry<f64>) -> Result<(), GeometryFault> {
 
 /// At most [`MAX_VERTICES`], counted before anything else is done with the geometry.
 fn check_size(geometry: &impl geo::CoordsIter<Scalar = f64>) -> Result<(), GeometryFault> {
-    let count = geometry.coords_count();
+    check_vertex_count(geometry.coords_count())
+}
+
+/// At most [`MAX_VERTICES`] positions (for raw input, counted before it is converted).
+pub fn check_vertex_count(count: usize) -> Result<(), GeometryFault> {
     if count > MAX_VERTICES {
         return Err(GeometryFault::TooManyVertices {
             count,
