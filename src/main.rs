@@ -495,6 +495,7 @@ async fn main() -> Result<()> {
                 store.as_ref(),
                 snapshot,
                 &gridmap::views::ViewCache::new(1),
+                None,
                 options,
                 as_of.as_deref(),
             )

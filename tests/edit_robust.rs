@@ -54,6 +54,7 @@ both_stores!(
     closed_reads_guard_head_and_open_the_page,
     past_moments_are_built_once,
     edits_obey_the_import_rules,
+    concurrent_reports_are_made_once_and_edits_go_on,
 );
 
 const COMMUNITY: &str = "410105001001";
@@ -574,4 +575,49 @@ async fn edits_obey_the_import_rules(store: Arc<dyn Store>) {
         assert!(status.is_client_error(), "{code:?}: {status} {body}");
     }
     assert_eq!(store.load().await.unwrap(), before);
+}
+
+/// Twenty requests for one report at once make it once; an edit made meanwhile is answered, and
+/// the next report is made afresh for the new data.
+async fn concurrent_reports_are_made_once_and_edits_go_on(store: Arc<dyn Store>) {
+    let (app, state, token) = setup(store).await;
+    let report = |app: axum::Router| async move {
+        let resp = app
+            .oneshot(
+                Request::get("/v1/reports/coverage")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        resp.status()
+    };
+    let mut running = Vec::new();
+    for _ in 0..20 {
+        running.push(tokio::spawn(report(app.clone())));
+    }
+    let uri = format!("/v1/features/party_grid/{GRID2}");
+    let (status, _, body) = send(
+        &app,
+        "PUT",
+        &uri,
+        &token,
+        Some("\"1\""),
+        Some(grid(
+            GRID2,
+            "报告期间改名",
+            rect_json(113.65, 34.7, 113.7, 34.8),
+        )),
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {body}");
+    for r in running {
+        assert_eq!(r.await.unwrap(), StatusCode::OK);
+    }
+    let before = state.edit.reports.made();
+    // At most one report per data version the requests saw (the edit may land between them).
+    assert!((1..=2).contains(&before), "{before}");
+    assert_eq!(report(app.clone()).await, StatusCode::OK);
+    assert_eq!(report(app.clone()).await, StatusCode::OK);
+    assert!(state.edit.reports.made() <= before + 1);
 }

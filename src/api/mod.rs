@@ -73,6 +73,8 @@ pub struct EditState {
     pub refresh: tokio::sync::Mutex<()>,
     /// Failed sign-ins per name, and the argon2 verifications running.
     pub sign_in: crate::auth::throttle::SignInGuard,
+    /// The last coverage reports, made one at a time.
+    pub reports: reports::ReportCache,
 }
 
 impl Default for EditState {
@@ -82,6 +84,7 @@ impl Default for EditState {
             tolerance_m: 0.5,
             refresh: tokio::sync::Mutex::new(()),
             sign_in: Default::default(),
+            reports: Default::default(),
         }
     }
 }

@@ -46,15 +46,51 @@ impl From<ReportError> for ApiError {
     }
 }
 
+/// The last few reports, by data version and options, made one at a time: twenty requests for
+/// the same report make it once, and no number of requests for different ones makes more than
+/// one at a time (each takes every core of the report pool).
+#[derive(Debug, Default)]
+pub struct ReportCache {
+    entries: std::sync::Mutex<std::collections::VecDeque<(String, Arc<CoverageReport>)>>,
+    making: tokio::sync::Mutex<()>,
+    made: std::sync::atomic::AtomicU64,
+}
+
+/// Reports kept (a city's is tens of megabytes with its geometries).
+const REPORTS_KEPT: usize = 4;
+
+impl ReportCache {
+    /// How many reports were made (not answered from the cache).
+    pub fn made(&self) -> u64 {
+        self.made.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<CoverageReport>> {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        e.iter().find(|(k, _)| k == key).map(|(_, r)| r.clone())
+    }
+
+    fn put(&self, key: String, report: Arc<CoverageReport>) {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        e.retain(|(k, _)| *k != key);
+        e.push_back((key, report));
+        while e.len() > REPORTS_KEPT {
+            e.pop_front();
+        }
+    }
+}
+
 /// Make the report over `current`, or over the features as they stood at `as_of` (a date or an
-/// RFC 3339 timestamp) replayed from the store's revisions; the work runs on the blocking pool.
+/// RFC 3339 timestamp) replayed from the store's revisions; the work runs on the report pool.
+/// With a cache, a report already made for the same data and options is answered from it.
 pub async fn make_report(
     store: &dyn Store,
     current: Arc<Snapshot>,
     views: &ViewCache,
+    reports: Option<&ReportCache>,
     mut options: CoverageOptions,
     as_of: Option<&str>,
-) -> Result<CoverageReport, ReportError> {
+) -> Result<Arc<CoverageReport>, ReportError> {
     options.check()?;
     let snapshot = match as_of {
         None => current,
@@ -64,12 +100,36 @@ pub async fn make_report(
             views::as_of(store, current, views, text).await?
         }
     };
-    tokio::task::spawn_blocking(move || {
-        coverage::pool().install(|| coverage::report(&snapshot, &options))
-    })
-    .await
-    .map_err(|e| ReportError::Failed(e.to_string()))?
-    .map_err(ReportError::from)
+    let make = |snapshot: Arc<Snapshot>, options: CoverageOptions| async move {
+        tokio::task::spawn_blocking(move || {
+            coverage::pool().install(|| coverage::report(&snapshot, &options))
+        })
+        .await
+        .map_err(|e| ReportError::Failed(e.to_string()))?
+        .map(Arc::new)
+        .map_err(ReportError::from)
+    };
+    let Some(cache) = reports else {
+        return make(snapshot, options).await;
+    };
+    let key = format!(
+        "{}|{}",
+        snapshot.data_version,
+        serde_json::to_string(&options).unwrap_or_default()
+    );
+    if let Some(r) = cache.get(&key) {
+        return Ok(r);
+    }
+    let _one_at_a_time = cache.making.lock().await;
+    if let Some(r) = cache.get(&key) {
+        return Ok(r);
+    }
+    let report = make(snapshot, options).await?;
+    cache
+        .made
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    cache.put(key, report.clone());
+    Ok(report)
 }
 
 fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
@@ -141,6 +201,7 @@ pub async fn get_coverage_report(
         state.store.as_ref(),
         state.snapshot.current(),
         &state.views,
+        Some(&state.edit.reports),
         options,
         as_of.as_deref(),
     )
