@@ -37,6 +37,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// The counters are the process's: tests that measure run one at a time.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn measuring() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 async fn empty_app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = store::open(&StoreConfig::Gpkg {
@@ -55,6 +62,7 @@ async fn empty_app() -> (axum::Router, tempfile::TempDir) {
 /// document model of it took over ten times the body).
 #[tokio::test]
 async fn a_huge_batch_is_counted_before_it_is_parsed() {
+    let _one = measuring();
     let (app, _dir) = empty_app().await;
     let n = 2_000_000;
     let mut body = String::with_capacity(n * 3 + 16);
@@ -92,6 +100,7 @@ async fn a_huge_batch_is_counted_before_it_is_parsed() {
 /// that item (named), the rest are answered.
 #[tokio::test]
 async fn an_oversized_item_is_refused_on_its_own() {
+    let _one = measuring();
     let (app, _dir) = empty_app().await;
     let big: Vec<String> = (0..1_000_000).map(|_| "0".to_string()).collect();
     let body = format!(
@@ -111,4 +120,32 @@ async fn an_oversized_item_is_refused_on_its_own() {
     assert!(results[0]["error"].is_null(), "{}", results[0]);
     let message = results[1]["error"]["message"].as_str().unwrap();
     assert!(message.contains("points[1]"), "{message}");
+}
+
+/// An anonymous write is refused before its body is read: a 60 MB PUT without credentials is a
+/// 401, and answering it takes a fraction of the body's size.
+#[tokio::test]
+async fn an_anonymous_write_is_refused_before_its_body_is_read() {
+    let _one = measuring();
+    let (app, _dir) = empty_app().await;
+    let body = vec![b' '; 60 << 20];
+    let len = body.len();
+    // A body that is produced as it is read: nothing of it exists until the server reads it.
+    let stream = futures_util::stream::iter(
+        body.chunks(1 << 20)
+            .map(|c| Ok::<_, std::io::Error>(axum::body::Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>(),
+    );
+    drop(body);
+    let req = Request::put("/v1/features/party_grid/410105001001001")
+        .header(header::CONTENT_TYPE, "application/geo+json")
+        .header(header::IF_MATCH, "\"1\"")
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let before = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(before, Ordering::Relaxed);
+    let resp = app.oneshot(req).await.unwrap();
+    let peak = PEAK.load(Ordering::Relaxed) - before;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(peak < len / 4, "answering took {peak} bytes");
 }

@@ -95,13 +95,27 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// Middleware: when reads are not open, every request that is not an edit endpoint (which checks
-/// for itself), the health check, signing in or the map page needs a viewer.
+/// Middleware: every write but signing in and batch lookups needs a planner before its body is
+/// read; when reads are not open, every request that is not an edit endpoint (which checks for
+/// itself), the health check, signing in or the map page needs a viewer.
 pub async fn read_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    // Every write needs a planner: checked here, before a body of up to 64 MB is read (the
+    // handlers check again, for their own role and to know who writes).
+    let write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if write
+        && path != "/v1/session"
+        && path != "/v1/lookup"
+        && let Err(e) = require(&state, request.headers(), Role::Planner).await
+    {
+        return e.into_response();
+    }
     if state.edit.open_reads {
         return next.run(request).await;
     }
-    let path = request.uri().path();
     // The page and its files hold no data and carry the sign-in form; edits check for
     // themselves. A HEAD is a GET without the body, so it is guarded like one.
     let read = matches!(*request.method(), Method::GET | Method::HEAD);
