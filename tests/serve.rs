@@ -111,3 +111,46 @@ fn hanging_clients_are_cut_off_and_do_not_hold_shutdown() {
     assert!(status.success(), "{status}");
     drop(hanging);
 }
+
+/// JSON logs for a collector: one object per line, no colour codes, each request's lines carry
+/// the id its answer returns in `x-request-id`; `/readyz` says the store answers.
+#[test]
+fn json_logs_carry_request_ids_and_readyz_answers() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--log-format", "json"]);
+    let (status, body) = server.get("/readyz");
+    assert_eq!(status, 200, "{body}");
+    let ready: serde_json::Value = serde_json::from_str(body.trim()).unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["store_version"], ready["snapshot_version"]);
+
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let id = resp
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("an x-request-id header")
+        .trim()
+        .to_string();
+    // The request's log line names it (the trace layer logs each response).
+    let found = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        server.log.lock().unwrap().iter().any(|l| l.contains(&id))
+    });
+    let log = server.log.lock().unwrap().clone();
+    assert!(found, "no log line with {id}: {log:?}");
+    for line in &log {
+        assert!(!line.contains('\u{1b}'), "colour codes in {line:?}");
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
+}

@@ -89,6 +89,36 @@ impl Default for EditState {
     }
 }
 
+/// Request ids: a random prefix per process and a counter, so ids are unique across the
+/// processes behind one load balancer without a UUID per request.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: std::sync::Arc<str>,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        let secret = crate::auth::new_secret();
+        RequestIds {
+            prefix: secret[..8].into(),
+            next: Default::default(),
+        }
+    }
+}
+
+impl tower_http::request_id::MakeRequestId for RequestIds {
+    fn make_request_id<B>(
+        &mut self,
+        _: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
+    }
+}
+
 /// The longest a request may take before it is answered 503.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -109,6 +139,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(page::get_page))
         .route("/assets/{hash}/{file}", get(page::get_asset))
         .route("/healthz", get(health::get_health))
+        .route("/readyz", get(health::get_ready))
         .route(
             "/v1/grids/{layer}/{code}/summary",
             get(grids::get_grid_summary),
@@ -169,6 +200,33 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             panic_response,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Every request gets an id (or keeps the one a proxy gave it) that its log lines carry
+        // and its answer returns in `x-request-id`.
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!(target: "gridmap::access", "request", id, method = %req.method(), path = %req.uri().path())
+            })
+            // One access-log line per answer, status and latency, under the request's span
+            // (our own target, so `RUST_LOG=gridmap=info` keeps it).
+            .on_response(
+                |res: &axum::response::Response, latency: std::time::Duration, _: &tracing::Span| {
+                    tracing::info!(
+                        target: "gridmap::access",
+                        status = res.status().as_u16(),
+                        ms = latency.as_secs_f64() * 1e3,
+                        "answered"
+                    );
+                },
+            ),
+        )
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            RequestIds::default(),
+        ))
         .with_state(state)
 }

@@ -11,6 +11,8 @@ pub struct Server {
     pub child: Child,
     /// `host:port` the server listens on.
     pub addr: String,
+    /// Every log line after the "listening" one, as it comes.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -36,6 +38,7 @@ impl Server {
         let mut server = Server {
             child,
             addr: String::new(),
+            log: Default::default(),
         };
         let mut lines = BufReader::new(stderr).lines();
         server.addr = loop {
@@ -44,11 +47,20 @@ impl Server {
                 .expect("server exited before listening")
                 .unwrap();
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.trim().to_string();
+                // Text or JSON logs: the address is the run of host and port characters.
+                break rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']'))
+                    .collect();
             }
         };
         // Keep draining the log so that the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let log = server.log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                log.lock().unwrap().push(line);
+            }
+        });
         server
     }
 
