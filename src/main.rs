@@ -622,6 +622,8 @@ async fn serve(
             std::time::Duration::from_secs(edit.poll_seconds),
         );
     }
+    api::metrics::init();
+    api::metrics::snapshot_published(state.snapshot.current().data_version);
     api::sync::spawn_session_sweep(state.clone(), std::time::Duration::from_secs(3600));
     let listener = tokio::net::TcpListener::bind(listen)
         .await

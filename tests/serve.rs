@@ -148,6 +148,15 @@ fn json_logs_carry_request_ids_and_readyz_answers() {
     });
     let log = server.log.lock().unwrap().clone();
     assert!(found, "no log line with {id}: {log:?}");
+    let (status, metrics) = server.get("/metrics");
+    assert_eq!(status, 200);
+    for series in [
+        "gridmap_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1",
+        "gridmap_http_request_duration_seconds_bucket{route=\"/readyz\"",
+        "gridmap_snapshot_data_version ",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from\n{metrics}");
+    }
     for line in &log {
         assert!(!line.contains('\u{1b}'), "colour codes in {line:?}");
         serde_json::from_str::<serde_json::Value>(line)

@@ -207,7 +207,8 @@ pub struct ErrorResponse {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.parts().0;
+        let (status, code, _, _) = self.parts();
+        metrics::counter!("gridmap_rejected_total", "code" => code).increment(1);
         let mut response = (status, Json(ErrorResponse { error: self.body() })).into_response();
         if let ApiError::TooManyRequests { retry_after_s, .. } = &self {
             response.headers_mut().insert(

@@ -30,6 +30,11 @@ impl From<LookupError> for ApiError {
 }
 
 fn answer(snapshot: &Snapshot, crs: Crs, q: Query) -> Result<Answer, ApiError> {
+    let kind = match q {
+        Query::Point(..) => "point",
+        Query::Address(_) => "address",
+    };
+    metrics::counter!("gridmap_lookups_total", "kind" => kind).increment(1);
     Ok(lookup::answer(snapshot, crs, q)?)
 }
 

@@ -10,6 +10,7 @@ pub mod features;
 pub mod grids;
 pub mod health;
 pub mod lookup;
+pub mod metrics;
 pub mod ogc;
 pub mod openapi;
 pub mod page;
@@ -135,11 +136,13 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
 
 /// The whole service as a router, so tests call it without a socket.
 pub fn app(state: AppState) -> Router {
+    metrics::init();
     Router::new()
         .route("/", get(page::get_page))
         .route("/assets/{hash}/{file}", get(page::get_asset))
         .route("/healthz", get(health::get_health))
         .route("/readyz", get(health::get_ready))
+        .route("/metrics", get(metrics::get_metrics))
         .route(
             "/v1/grids/{layer}/{code}/summary",
             get(grids::get_grid_summary),
@@ -171,6 +174,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             auth::read_guard,
         ))
+        .route_layer(axum::middleware::from_fn(metrics::record))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // A request may take a minute at most (the city's coverage report takes about one
         // second); what runs on the blocking pool or rayon for it is dropped with it.

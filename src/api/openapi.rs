@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorResponse};
-use super::health::Health;
+use super::health::{Health, Ready};
 use super::lookup::{BatchAnswer, BatchItem};
 use crate::coverage::CoverageReport;
 use crate::grids::{Contents, GridSummary, Named};
@@ -19,6 +19,8 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
     ),
     paths(
         super::health::get_health,
+        super::health::get_ready,
+        super::metrics::get_metrics,
         super::lookup::lookup_point,
         super::lookup::lookup_batch,
         super::reports::get_coverage_report,
@@ -35,6 +37,7 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
     ),
     components(schemas(
         Health,
+        Ready,
         Answer,
         LookupAnswer,
         AddressAnswer,

@@ -102,7 +102,10 @@ pub async fn make_report(
     };
     let make = |snapshot: Arc<Snapshot>, options: CoverageOptions| async move {
         tokio::task::spawn_blocking(move || {
-            coverage::pool().install(|| coverage::report(&snapshot, &options))
+            let started = std::time::Instant::now();
+            let report = coverage::pool().install(|| coverage::report(&snapshot, &options));
+            metrics::histogram!("gridmap_report_seconds").record(started.elapsed().as_secs_f64());
+            report
         })
         .await
         .map_err(|e| ReportError::Failed(e.to_string()))?

@@ -32,6 +32,7 @@ pub async fn refresh(state: &AppState) -> Result<(), ApiError> {
     };
     if snapshot.data_version >= state.snapshot.current().data_version {
         tracing::info!(data_version = snapshot.data_version, "snapshot published");
+        super::metrics::snapshot_published(snapshot.data_version);
         state.snapshot.publish(snapshot);
         // Handing the build's scratch memory back is housekeeping: never on an async worker, never
         // under the refresh lock, never waiting for a report to give back rayon's threads.

@@ -161,8 +161,12 @@ pub async fn get_tile(
             .into_response());
     }
     let tile = match state.tiles.get(snapshot.data_version, t) {
-        Some(tile) => tile,
+        Some(tile) => {
+            metrics::counter!("gridmap_tile_cache_total", "result" => "hit").increment(1);
+            tile
+        }
         None => {
+            metrics::counter!("gridmap_tile_cache_total", "result" => "miss").increment(1);
             let cache = state.tiles.clone();
             tokio::task::spawn_blocking(move || {
                 let tile = Arc::new(EncodedTile::new(
