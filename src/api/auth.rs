@@ -95,6 +95,20 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The endpoints that write, each needing a planner.
+const WRITES: [(Method, &str); 10] = [
+    (Method::POST, "/v1/features/{layer}"),
+    (Method::PUT, "/v1/features/{layer}/{code}"),
+    (Method::DELETE, "/v1/features/{layer}/{code}"),
+    (Method::POST, "/v1/features/{layer}/{code}/revert"),
+    (Method::POST, "/v1/features/party_grid/{code}/split"),
+    (Method::POST, "/v1/features/party_grid/merge"),
+    (Method::POST, "/v1/plans"),
+    (Method::DELETE, "/v1/plans/{id}"),
+    (Method::POST, "/v1/plans/{id}/apply"),
+    (Method::POST, "/v1/clean"),
+];
+
 /// Middleware: every write but signing in and batch lookups needs a planner before its body is
 /// read; when reads are not open, every request that is not an edit endpoint (which checks for
 /// itself), the health check, signing in or the map page needs a viewer.
@@ -102,15 +116,18 @@ pub async fn read_guard(State(state): State<AppState>, request: Request, next: N
     let path = request.uri().path();
     // Every write needs a planner: checked here, before a body of up to 64 MB is read (the
     // handlers check again, for their own role and to know who writes).
-    let write = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if write
-        && path != "/v1/session"
-        && path != "/v1/lookup"
-        && let Err(e) = require(&state, request.headers(), Role::Planner).await
-    {
+    // Only the declared writes, by route template and method (anything else is a 404 or a 405
+    // as usual).
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str());
+    let write = route.is_some_and(|r| {
+        WRITES
+            .iter()
+            .any(|(m, p)| *p == r && request.method() == *m)
+    });
+    if write && let Err(e) = require(&state, request.headers(), Role::Planner).await {
         return e.into_response();
     }
     if state.edit.open_reads {

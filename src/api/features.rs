@@ -411,7 +411,7 @@ fn current(snapshot: &Snapshot, key: &FeatureKey) -> Result<Feature, ApiError> {
 
 /// One feature as a GeoJSON Feature, with its version as `ETag`.
 #[utoipa::path(get, path = "/v1/features/{layer}/{code}", tag = "editing",
-    params(("layer" = String, Path, description = "A layer id, e.g. party_grid"),
+    params(("layer" = crate::model::Layer, Path, description = "A layer id, e.g. party_grid"),
            ("code" = String, Path, description = "The feature's code"),
            ("plan" = Option<i64>, Query, description = "the feature as a plan would leave it (needs a planner)")),
     responses((status = 200, description = "GeoJSON Feature; ETag is its version", content_type = "application/geo+json"),
@@ -454,7 +454,7 @@ pub async fn get_feature(
 /// Create a feature (needs a planner). Body: a GeoJSON Feature with `properties.code`, `name`,
 /// `parent` (for grids and communities) and free properties; optional top-level `message`.
 #[utoipa::path(post, path = "/v1/features/{layer}", tag = "editing",
-    params(("layer" = String, Path, description = "A layer id"),
+    params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
            ("message" = Option<String>, Query, description = "the change message (else the body's message, else X-Change-Message)"),
            ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
@@ -516,7 +516,7 @@ pub async fn post_feature(
 
 /// Replace a feature's geometry, name, parent and properties (needs a planner and `If-Match`).
 #[utoipa::path(put, path = "/v1/features/{layer}/{code}", tag = "editing",
-    params(("layer" = String, Path, description = "A layer id"),
+    params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the ETag (version) the edit is based on"),
            ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
@@ -608,7 +608,7 @@ fn stale(key: &FeatureKey, held: i64, if_match: i64) -> Result<(), ApiError> {
 
 /// Delete a feature (needs a planner and `If-Match`).
 #[utoipa::path(delete, path = "/v1/features/{layer}/{code}", tag = "editing",
-    params(("layer" = String, Path, description = "A layer id"),
+    params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the ETag (version) the delete is based on"),
            ("message" = Option<String>, Query, description = "the change message"),
@@ -669,7 +669,7 @@ pub struct HistoryEntry {
 
 /// A feature's revisions, oldest first, with the area each gained and lost.
 #[utoipa::path(get, path = "/v1/features/{layer}/{code}/history", tag = "editing",
-    params(("layer" = String, Path, description = "A layer id"),
+    params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code")),
     responses((status = 200, description = "the revisions", body = [HistoryEntry]),
               (status = 404, description = "no such layer, or the feature never existed", body = ErrorResponse)))]
@@ -726,7 +726,7 @@ pub struct RevertTo {
 /// is deleted now). Returning to the state after a delete deletes it. The state is validated
 /// like any other write.
 #[utoipa::path(post, path = "/v1/features/{layer}/{code}/revert", tag = "editing",
-    params(("layer" = String, Path, description = "A layer id"),
+    params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the current ETag (\"0\" when deleted)"),
            ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),

@@ -26,7 +26,7 @@ impl From<SummaryError> for ApiError {
     get,
     path = "/v1/grids/{layer}/{code}/summary",
     params(
-        ("layer" = String, Path, description = "party_grid, commercial_grid, community or subdistrict"),
+        ("layer" = super::openapi::params::SchemeLayer, Path, description = "party_grid, commercial_grid, community or subdistrict"),
         ("code" = String, Path, description = "The feature's code"),
     ),
     responses(

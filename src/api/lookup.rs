@@ -59,13 +59,13 @@ fn parse_crs(text: &str) -> Result<Crs, ApiError> {
     params(
         ("lon" = Option<f64>, Query, description = "Longitude in `crs` (with lat; not with address)"),
         ("lat" = Option<f64>, Query, description = "Latitude in `crs` (with lon; not with address)"),
-        ("crs" = Option<String>, Query, description = "wgs84 (default), cgcs2000, gcj02 or bd09; ignored with address"),
-        ("as_of" = Option<String>, Query, description = "answer from the map as it stood then: a date (YYYY-MM-DD, end of day UTC) or an RFC 3339 time"),
+        ("crs" = Option<super::openapi::params::CrsName>, Query, description = "wgs84 (default), cgcs2000, gcj02 or bd09; ignored with address"),
+        ("as_of" = Option<super::openapi::params::AsOf>, Query, description = "answer from the map as it stood then: a date (YYYY-MM-DD, end of day UTC) or an RFC 3339 time"),
         ("address" = Option<String>, Query, description = "A standard address text (标准地址), at most 200 characters, instead of lon/lat"),
     ),
     responses(
         (status = 200, description = "Where the point lies (nulls outside the subdistrict), or the matched address, its candidates and where it lies (`match` null when nothing matches)", body = Answer),
-        (status = 400, description = "A missing, malformed, conflicting or out-of-range parameter", body = ErrorBody),
+        (status = 400, description = "A missing, malformed, conflicting or out-of-range parameter", body = super::error::ErrorResponse),
     )
 )]
 pub async fn lookup_point(
@@ -174,13 +174,13 @@ type Item = (Value, Result<Query, ApiError>);
 #[utoipa::path(
     post,
     path = "/v1/lookup",
-    params(("crs" = Option<String>, Query, description = "For CSV bodies: wgs84 (default), cgcs2000, gcj02 or bd09"),
-           ("as_of" = Option<String>, Query, description = "answer from the map as it stood then (YYYY-MM-DD or RFC 3339)")),
+    params(("crs" = Option<super::openapi::params::CrsName>, Query, description = "For CSV bodies: wgs84 (default), cgcs2000, gcj02 or bd09"),
+           ("as_of" = Option<super::openapi::params::AsOf>, Query, description = "answer from the map as it stood then (YYYY-MM-DD or RFC 3339)")),
     request_body(content = Object, description = "`{\"crs\": \"gcj02\", \"points\": [{\"id\": \"a\", \"lon\": 113.6, \"lat\": 34.7}, {\"id\": \"b\", \"address\": \"体育路19号\"}]}`, or text/csv with columns id,lon,lat or id,address"),
     responses(
         (status = 200, description = "One result per input point, in order", body = BatchAnswer),
-        (status = 400, description = "A malformed body", body = ErrorBody),
-        (status = 413, description = "More than 100,000 points, or a body over the size limit", body = ErrorBody),
+        (status = 400, description = "A malformed body", body = super::error::ErrorResponse),
+        (status = 413, description = "More than 100,000 points, or a body over the size limit", body = super::error::ErrorResponse),
     )
 )]
 pub async fn lookup_batch(

@@ -31,11 +31,10 @@ const JSON: &str = "application/json";
 const HTML: &str = "text/html";
 
 /// The conformance classes implemented.
-pub const CONFORMANCE: [&str; 4] = [
+pub const CONFORMANCE: [&str; 3] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ];
 
 /// The representation asked for: `?f=` first, else the `Accept` header.
@@ -132,7 +131,7 @@ fn layer_of(id: &str) -> Result<Layer, ApiError> {
 
 /// The landing page.
 #[utoipa::path(get, path = "/ogc", tag = "ogc",
-    params(("f" = Option<String>, Query, description = "json or html")),
+    params(("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json or html")),
     responses((status = 200, description = "Landing page with links to the API, conformance and collections")))]
 pub async fn get_landing(
     RawQuery(raw): RawQuery,
@@ -146,7 +145,7 @@ pub async fn get_landing(
         link(
             format!("{base}/openapi.json"),
             "service-desc",
-            "application/vnd.oai.openapi+json;version=3.0",
+            "application/vnd.oai.openapi+json;version=3.1",
             "the API definition",
         ),
         link(
@@ -178,7 +177,7 @@ pub async fn get_landing(
 
 /// The conformance classes.
 #[utoipa::path(get, path = "/ogc/conformance", tag = "ogc",
-    params(("f" = Option<String>, Query, description = "json or html")),
+    params(("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json or html")),
     responses((status = 200, description = "Conformance classes")))]
 pub async fn get_conformance(
     RawQuery(raw): RawQuery,
@@ -232,7 +231,7 @@ fn collection(snapshot: &Snapshot, layer: Layer, base: &str) -> Value {
 
 /// Every collection: one per layer.
 #[utoipa::path(get, path = "/ogc/collections", tag = "ogc",
-    params(("f" = Option<String>, Query, description = "json or html")),
+    params(("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json or html")),
     responses((status = 200, description = "One collection per layer")))]
 pub async fn get_collections(
     State(state): State<AppState>,
@@ -257,7 +256,7 @@ pub async fn get_collections(
 /// One collection.
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}", tag = "ogc",
     params(("collectionId" = String, Path, description = "A layer id"),
-           ("f" = Option<String>, Query, description = "json or html")),
+           ("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json or html")),
     responses((status = 200, description = "The collection"), (status = 404, description = "No such layer", body = super::error::ErrorResponse)))]
 pub async fn get_collection(
     State(state): State<AppState>,
@@ -343,7 +342,7 @@ fn feature_json(f: &Feature) -> Value {
            ("limit" = Option<usize>, Query, description = "1 to 10000, default 10"),
            ("offset" = Option<usize>, Query, description = "features to skip, default 0"),
            ("datetime" = Option<String>, Query, description = "accepted and ignored: features have no time"),
-           ("f" = Option<String>, Query, description = "json (GeoJSON) or html")),
+           ("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json (GeoJSON) or html")),
     responses((status = 200, description = "A GeoJSON FeatureCollection with numberMatched, numberReturned and paging links", content_type = "application/geo+json"),
               (status = 400, description = "Bad bbox, limit, offset or an unknown parameter", body = super::error::ErrorResponse),
               (status = 404, description = "No such collection", body = super::error::ErrorResponse)))]
@@ -443,7 +442,7 @@ pub async fn get_items(
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items/{featureId}", tag = "ogc",
     params(("collectionId" = String, Path, description = "A layer id"),
            ("featureId" = String, Path, description = "The feature's code"),
-           ("f" = Option<String>, Query, description = "json (GeoJSON) or html")),
+           ("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json (GeoJSON) or html")),
     responses((status = 200, description = "A GeoJSON Feature", content_type = "application/geo+json"),
               (status = 404, description = "No such collection or feature", body = super::error::ErrorResponse)))]
 pub async fn get_item(

@@ -11,6 +11,58 @@ use crate::coverage::CoverageReport;
 use crate::grids::{Contents, GridSummary, Named};
 use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAnswer, Place};
 
+/// Types that exist only to describe parameters exactly (the handlers read them as text).
+pub mod params {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    /// `f` of the OGC API pages.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum OgcFormat {
+        Json,
+        Html,
+    }
+
+    /// `format` of the coverage report.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum ReportFormat {
+        Json,
+        Geojson,
+        Csv,
+        Html,
+    }
+
+    /// A coordinate system of the input.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "lowercase")]
+    pub enum CrsName {
+        Wgs84,
+        Cgcs2000,
+        Gcj02,
+        Bd09,
+    }
+
+    /// A moment: a date (the end of that day, UTC) or an RFC 3339 time.
+    #[derive(Serialize, ToSchema)]
+    #[schema(
+        value_type = String,
+        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+    )]
+    pub struct AsOf(pub String);
+
+    /// The areal layers with a code scheme.
+    #[derive(Serialize, ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SchemeLayer {
+        Subdistrict,
+        Community,
+        PartyGrid,
+        CommercialGrid,
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -36,6 +88,12 @@ use crate::lookup::{AddressAnswer, AddressMatch, Answer, Card, LonLat, LookupAns
         super::ogc::get_item
     ),
     components(schemas(
+        params::OgcFormat,
+        params::ReportFormat,
+        params::CrsName,
+        params::AsOf,
+        params::SchemeLayer,
+        crate::model::Layer,
         Health,
         Ready,
         Answer,
@@ -61,5 +119,57 @@ pub async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::features::EditingDoc::openapi());
     doc.merge(super::plans::PlansDoc::openapi());
+    add_common_responses(&mut doc);
     Json(doc)
+}
+
+/// Answers every operation can give, added once here rather than on each handler: 400 (for
+/// operations with parameters or a body), 401 (unknown,
+/// revoked or expired credentials on any request, and no credentials when reads are closed), 403
+/// for writes (a viewer's credentials), 503 (the request took longer than a minute).
+fn add_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{Ref, ResponseBuilder, content::ContentBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let writes = path.starts_with("/v1/features")
+            || path.starts_with("/v1/plans")
+            || path == "/v1/clean";
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.delete, true),
+        ];
+        for (op, write) in operations {
+            let Some(op) = op.as_mut() else { continue };
+            let responses = &mut op.responses.responses;
+            responses.entry("401".into()).or_insert_with(|| {
+                error("unknown, revoked or expired credentials; or none while reads are closed")
+                    .into()
+            });
+            if write && writes && path != "/v1/session" {
+                responses
+                    .entry("403".into())
+                    .or_insert_with(|| error("the credentials' role is below planner").into());
+            }
+            if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || write {
+                responses.entry("400".into()).or_insert_with(|| {
+                    error("a malformed, unknown or repeated parameter, or a malformed body").into()
+                });
+            }
+            responses
+                .entry("503".into())
+                .or_insert_with(|| error("the request took longer than a minute").into());
+        }
+    }
 }

@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::error::{ApiError, ErrorBody, query_pairs};
+use super::error::{ApiError, query_pairs};
 use crate::coverage::asof::parse_as_of;
 use crate::coverage::render::{Format, UnknownFormat, render};
 use crate::coverage::{self, CoverageError, CoverageOptions, CoverageReport};
@@ -149,17 +149,17 @@ fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
     get,
     path = "/v1/reports/coverage",
     params(
-        ("format" = Option<String>, Query, description = "json (default), geojson, csv or html"),
+        ("format" = Option<super::openapi::params::ReportFormat>, Query, description = "json (default), geojson, csv or html"),
         ("community" = Option<String>, Query, description = "Only this community (12-digit code)"),
-        ("as_of" = Option<String>, Query, description = "The data as it stood at this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time"),
+        ("as_of" = Option<super::openapi::params::AsOf>, Query, description = "The data as it stood at this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time"),
         ("sliver_width" = Option<f64>, Query, description = "Gaps and overlaps narrower than this many metres are slivers (default 0.5)"),
         ("households_min" = Option<u64>, Query, description = "Fewer households per party grid is `under` (default 300)"),
         ("households_max" = Option<u64>, Query, description = "More households per party grid is `over` (default 500)"),
     ),
     responses(
         (status = 200, description = "The report; GeoJSON, CSV and HTML when `format` asks", body = CoverageReport),
-        (status = 400, description = "An unknown, repeated or malformed parameter", body = ErrorBody),
-        (status = 404, description = "No such community", body = ErrorBody),
+        (status = 400, description = "An unknown, repeated or malformed parameter", body = super::error::ErrorResponse),
+        (status = 404, description = "No such community", body = super::error::ErrorResponse),
     )
 )]
 pub async fn get_coverage_report(

@@ -85,7 +85,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         ("z" = u32, Path, description = "Zoom, 0 to 22"),
         ("x" = u32, Path, description = "Column, 0 to 2^z - 1"),
         ("y" = u32, Path, description = "Row from the north, 0 to 2^z - 1"),
-        ("as_of" = Option<String>, Query, description = "the map as it stood then (YYYY-MM-DD, end of day UTC, or RFC 3339)"),
+        ("as_of" = Option<super::openapi::params::AsOf>, Query, description = "the map as it stood then (YYYY-MM-DD, end of day UTC, or RFC 3339)"),
         ("plan" = Option<i64>, Query, description = "the map as this plan would leave it (needs a planner; not cached)"),
     ),
     responses(
