@@ -55,6 +55,7 @@ both_stores!(
     past_moments_are_built_once,
     edits_obey_the_import_rules,
     concurrent_reports_are_made_once_and_edits_go_on,
+    writes_while_the_database_is_down_are_503,
 );
 
 const COMMUNITY: &str = "410105001001";
@@ -88,6 +89,8 @@ struct Flaky {
     broken: AtomicBool,
     /// Break reads as soon as the next commit is written.
     break_after_commit: AtomicBool,
+    /// Refuse commits as a database that cannot be reached does.
+    down: AtomicBool,
 }
 
 #[async_trait]
@@ -108,6 +111,9 @@ impl Store for Flaky {
         self.inner.data_version().await
     }
     async fn commit(&self, changes: ChangeSet) -> Result<CommitSummary, StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Database(sqlx::Error::PoolTimedOut));
+        }
         let done = self.inner.commit(changes).await;
         if done.is_ok() && self.break_after_commit.load(Ordering::SeqCst) {
             self.broken.store(true, Ordering::SeqCst);
@@ -229,6 +235,7 @@ async fn a_saved_edit_is_answered_as_saved(store: Arc<dyn Store>) {
         inner: store,
         broken: AtomicBool::new(false),
         break_after_commit: AtomicBool::new(false),
+        down: AtomicBool::new(false),
     });
     let (app, state, token) = setup(flaky.clone()).await;
     let uri = format!("/v1/features/party_grid/{GRID2}");
@@ -620,4 +627,39 @@ async fn concurrent_reports_are_made_once_and_edits_go_on(store: Arc<dyn Store>)
     assert_eq!(report(app.clone()).await, StatusCode::OK);
     assert_eq!(report(app.clone()).await, StatusCode::OK);
     assert!(state.edit.reports.made() <= before + 1);
+}
+
+/// The database cannot be reached: reads go on from the snapshot, a write is a 503 with
+/// `Retry-After` (not a 500), and once it is back the same write goes through.
+async fn writes_while_the_database_is_down_are_503(store: Arc<dyn Store>) {
+    let flaky = Arc::new(Flaky {
+        inner: store,
+        broken: AtomicBool::new(false),
+        break_after_commit: AtomicBool::new(false),
+        down: AtomicBool::new(false),
+    });
+    let (app, _state, token) = setup(flaky.clone()).await;
+    flaky.down.store(true, Ordering::SeqCst);
+    let uri = format!("/v1/features/party_grid/{GRID2}");
+    let (status, _, body) = send(&app, "GET", &uri, &token, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let put = || {
+        Some(grid(
+            GRID2,
+            "停机时改名",
+            rect_json(113.65, 34.7, 113.7, 34.8),
+        ))
+    };
+    let req = Request::put(&uri)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::IF_MATCH, "\"1\"")
+        .header(header::CONTENT_TYPE, "application/geo+json")
+        .body(Body::from(put().unwrap().to_string()))
+        .unwrap();
+    let (status, headers) = status_of(&app, req).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    flaky.down.store(false, Ordering::SeqCst);
+    let (status, _, body) = send(&app, "PUT", &uri, &token, Some("\"1\""), put()).await;
+    assert!(status.is_success(), "{status}: {body}");
 }

@@ -155,5 +155,9 @@ fn bad_requests_are_json_4xx() {
     // Core, GeoJSON, HTML; not oas30: the document is OpenAPI 3.1.
     let classes = v["conformsTo"].as_array().unwrap();
     assert_eq!(classes.len(), 3, "{classes:?}");
-    assert!(!classes.iter().any(|c| c.as_str().unwrap().ends_with("oas30")));
+    assert!(
+        !classes
+            .iter()
+            .any(|c| c.as_str().unwrap().ends_with("oas30"))
+    );
 }

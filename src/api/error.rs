@@ -175,6 +175,15 @@ impl ApiError {
                 self.to_string(),
                 Value::Null,
             ),
+            ApiError::Store(StoreError::Database(e)) if unreachable(e) => {
+                tracing::warn!(error = %e, "store unreachable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the database cannot be reached; nothing was written, try again shortly".into(),
+                    Value::Null,
+                )
+            }
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "store failure");
                 (
@@ -186,6 +195,19 @@ impl ApiError {
             }
         }
     }
+}
+
+/// A database error that means "not reachable now" (the write did not happen, a retry may
+/// succeed), as opposed to a fault of the data or of ours.
+fn unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
 }
 
 /// The `error` member of every error response.
@@ -210,6 +232,12 @@ impl IntoResponse for ApiError {
         let (status, code, _, _) = self.parts();
         metrics::counter!("gridmap_rejected_total", "code" => code).increment(1);
         let mut response = (status, Json(ErrorResponse { error: self.body() })).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE && code == "store_unavailable" {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(5u64),
+            );
+        }
         if let ApiError::TooManyRequests { retry_after_s, .. } = &self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -43,6 +43,9 @@ impl PostgisStore {
     pub async fn connect(url: &str) -> Result<PostgisStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            // A database that went away fails a request in seconds (answered 503), not after
+            // sqlx's default half minute.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(url)
             .await
             .map_err(|e| StoreError::Open(format!("cannot connect to PostgreSQL: {e}")))?;
