@@ -38,11 +38,7 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 /// The counters are the process's: tests that measure run one at a time.
-static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn measuring() -> std::sync::MutexGuard<'static, ()> {
-    MEASURING.lock().unwrap_or_else(|e| e.into_inner())
-}
+static MEASURING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn empty_app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -62,7 +58,7 @@ async fn empty_app() -> (axum::Router, tempfile::TempDir) {
 /// document model of it took over ten times the body).
 #[tokio::test]
 async fn a_huge_batch_is_counted_before_it_is_parsed() {
-    let _one = measuring();
+    let _one = MEASURING.lock().await;
     let (app, _dir) = empty_app().await;
     let n = 2_000_000;
     let mut body = String::with_capacity(n * 3 + 16);
@@ -100,7 +96,7 @@ async fn a_huge_batch_is_counted_before_it_is_parsed() {
 /// that item (named), the rest are answered.
 #[tokio::test]
 async fn an_oversized_item_is_refused_on_its_own() {
-    let _one = measuring();
+    let _one = MEASURING.lock().await;
     let (app, _dir) = empty_app().await;
     let big: Vec<String> = (0..1_000_000).map(|_| "0".to_string()).collect();
     let body = format!(
@@ -126,7 +122,7 @@ async fn an_oversized_item_is_refused_on_its_own() {
 /// 401, and answering it takes a fraction of the body's size.
 #[tokio::test]
 async fn an_anonymous_write_is_refused_before_its_body_is_read() {
-    let _one = measuring();
+    let _one = MEASURING.lock().await;
     let (app, _dir) = empty_app().await;
     let body = vec![b' '; 60 << 20];
     let len = body.len();

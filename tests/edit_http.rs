@@ -3,6 +3,8 @@
 //! paths create, replace, delete, list history and revert; credentials (tokens, sessions) and
 //! closed reads; the credential store's contract; two service states on one PostGIS database.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -16,34 +18,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-/// Instantiate each test for both stores.
-macro_rules! both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod gpkg {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let dir = tempfile::TempDir::new().unwrap();
-                    let store = gridmap::store::gpkg::GpkgStore::open(&dir.path().join("g.gpkg"))
-                        .await
-                        .unwrap();
-                    super::$name(std::sync::Arc::new(store)).await;
-                }
-            )*
-        }
-        mod postgis {
-            $(
-                #[sqlx::test(migrations = false)]
-                async fn $name(pool: sqlx::PgPool) {
-                    let store = gridmap::store::postgis::PostgisStore::from_pool(pool)
-                        .await
-                        .unwrap();
-                    super::$name(std::sync::Arc::new(store)).await;
-                }
-            )*
-        }
-    };
-}
+use common::edit::{both_stores, rect, rect_json};
 
 both_stores!(
     refusals_are_json_and_change_nothing,
@@ -61,16 +36,6 @@ const SUBDISTRICT: &str = "410105001";
 const COMMUNITY: &str = "410105001001";
 const GRID1: &str = "410105001001001";
 const GRID2: &str = "410105001001002";
-
-fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> geo::Geometry<f64> {
-    geo::Rect::new(geo::coord!(x: x0, y: y0), geo::coord!(x: x1, y: y1))
-        .to_polygon()
-        .into()
-}
-
-fn rect_json(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
-    json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]})
-}
 
 fn draft(layer: Layer, code: &str, parent: Option<&str>, g: geo::Geometry<f64>) -> FeatureDraft {
     FeatureDraft {

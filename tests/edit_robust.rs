@@ -2,6 +2,8 @@
 //! when publishing it fails; versions never restart, so a tag from before a delete cannot
 //! overwrite the feature created in its place. On both stores.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,31 +21,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-macro_rules! both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod gpkg {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let dir = tempfile::TempDir::new().unwrap();
-                    let store = gridmap::store::gpkg::GpkgStore::open(&dir.path().join("g.gpkg"))
-                        .await
-                        .unwrap();
-                    super::$name(std::sync::Arc::new(store)).await;
-                }
-            )*
-        }
-        mod postgis {
-            $(
-                #[sqlx::test(migrations = false)]
-                async fn $name(pool: sqlx::PgPool) {
-                    let store = gridmap::store::postgis::PostgisStore::from_pool(pool).await.unwrap();
-                    super::$name(std::sync::Arc::new(store)).await;
-                }
-            )*
-        }
-    };
-}
+use common::edit::{both_stores, rect, rect_json};
 
 both_stores!(
     a_saved_edit_is_answered_as_saved,
@@ -61,16 +39,6 @@ both_stores!(
 const COMMUNITY: &str = "410105001001";
 const GRID1: &str = "410105001001001";
 const GRID2: &str = "410105001001002";
-
-fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> geo::Geometry<f64> {
-    geo::Rect::new(geo::coord!(x: x0, y: y0), geo::coord!(x: x1, y: y1))
-        .to_polygon()
-        .into()
-}
-
-fn rect_json(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
-    json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]})
-}
 
 fn draft(layer: Layer, code: &str, parent: Option<&str>, g: geo::Geometry<f64>) -> FeatureDraft {
     FeatureDraft {

@@ -55,9 +55,12 @@ fn codes(l: &lookup::Located<'_>) -> Vec<Option<String>> {
     out
 }
 
+/// Per layer and feature code, the feature's rings as tile coordinates.
+type Decoded = Vec<(String, String, Vec<Vec<(i64, i64)>>)>;
+
 /// A tile read by a second decoder (mvt-reader): per layer and feature code, its rings, each
 /// started at its smallest vertex (where a ring starts is the encoder's choice, not the data's).
-fn decoded(bytes: Vec<u8>) -> Vec<(String, String, Vec<Vec<(i64, i64)>>)> {
+fn decoded(bytes: Vec<u8>) -> Decoded {
     if bytes.is_empty() {
         return Vec::new();
     }

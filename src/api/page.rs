@@ -42,7 +42,7 @@ fn content_security_policy(html: &str) -> String {
             let Some(start) = after.find('>') else { break };
             let body = &after[start + 1..];
             let Some(end) = body.find(close) else { break };
-            let digest = sha2::Sha256::digest(body[..end].as_bytes());
+            let digest = sha2::Sha256::digest(&body.as_bytes()[..end]);
             out.push(format!(
                 "'sha256-{}'",
                 base64::engine::general_purpose::STANDARD.encode(digest)

@@ -126,7 +126,7 @@ fn boundaries_meet(a: &[Polygon<f64>], b: &[Polygon<f64>]) -> bool {
 }
 
 /// Hand one interior party grid of a community in subdistrict `s` to a neighbouring community.
-fn make_enclave(features: &mut Vec<FeatureDraft>, s: &str, avoid: &[String]) -> Option<Enclave> {
+fn make_enclave(features: &mut [FeatureDraft], s: &str, avoid: &[String]) -> Option<Enclave> {
     // Codes start with their subdistrict's code: one pass finds this subdistrict's areas.
     let mine: Vec<usize> = (0..features.len())
         .filter(|&i| {

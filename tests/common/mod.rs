@@ -1,9 +1,10 @@
-//! Shared by the import tests: a GeoPackage store in a temporary directory, and helpers to run an
+//! Shared by the tests: a GeoPackage store in a temporary directory, helpers to run an
 //! import and check that a refused one changed nothing.
 
 #![allow(dead_code)]
 
 pub mod chrome;
+pub mod edit;
 pub mod server;
 
 use std::path::{Path, PathBuf};
