@@ -13,6 +13,7 @@ pub mod edit;
 pub mod grids;
 pub mod io;
 pub mod lookup;
+pub mod memo;
 pub mod model;
 pub mod rules;
 pub mod snapshot;

@@ -517,7 +517,7 @@ async fn main() -> Result<()> {
             let report = api::reports::make_report(
                 store.as_ref(),
                 snapshot,
-                &gridmap::views::ViewCache::new(1),
+                &gridmap::views::view_cache(1),
                 None,
                 options,
                 as_of.as_deref(),

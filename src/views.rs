@@ -9,10 +9,11 @@
 //! - **Plan.** The live features with the plan's edits applied ([`crate::edit::preview::apply`]),
 //!   keyed by the plan, its revision and the live data version, so either moving rebuilds it.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::coverage::asof::{BadAsOf, parse_as_of};
+use crate::memo::Memo;
 use crate::model::{Feature, FeatureKey, Revision};
 use crate::snapshot::Snapshot;
 use crate::store::{Store, StoreError};
@@ -26,89 +27,23 @@ pub enum ViewKey {
     Plan { id: i64, revision: i64, live: i64 },
 }
 
-/// Views, most recently used last, up to a budget of features (each may be a whole snapshot).
-///
-/// Built one at a time: a caller that misses waits for the build lock and then looks again, so
-/// twenty requests for one moment build it once, and no number of callers cycling through past
-/// moments builds more than one view at a time (each build is a replay and a full index).
-#[derive(Debug)]
-pub struct ViewCache {
-    entries: Mutex<VecDeque<(ViewKey, Arc<Snapshot>)>>,
-    budget_features: usize,
-    building: tokio::sync::Mutex<()>,
-    hits: std::sync::atomic::AtomicU64,
-    misses: std::sync::atomic::AtomicU64,
-}
+/// Views by key, up to a budget of features (each may be a whole snapshot), built one at a time
+/// ([`Memo`]): callers cycling through past moments build each once and never several at once
+/// (each build is a replay and a full index).
+pub type ViewCache = Memo<ViewKey, Snapshot>;
 
 /// Features the view cache holds by default: four views of a city-sized store (261,000
 /// features), dozens of a subdistrict's, at a few hundred bytes of index per feature.
 pub const VIEW_BUDGET_FEATURES: usize = 1_000_000;
 
-impl Default for ViewCache {
-    fn default() -> Self {
-        ViewCache::new(VIEW_BUDGET_FEATURES)
-    }
+/// A view cache of `budget_features` features.
+pub fn view_cache(budget_features: usize) -> ViewCache {
+    Memo::new(budget_features, |s: &Snapshot| s.features().len())
 }
 
-impl ViewCache {
-    pub fn new(budget_features: usize) -> ViewCache {
-        ViewCache {
-            entries: Mutex::new(VecDeque::new()),
-            budget_features,
-            building: tokio::sync::Mutex::new(()),
-            hits: Default::default(),
-            misses: Default::default(),
-        }
-    }
-
-    pub fn get(&self, key: &ViewKey) -> Option<Arc<Snapshot>> {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let i = e.iter().position(|(k, _)| k == key)?;
-        let hit = e.remove(i)?;
-        let s = hit.1.clone();
-        e.push_back(hit);
-        Some(s)
-    }
-
-    /// Keep `snapshot`, dropping the least recently used views beyond the budget (the newest
-    /// is always kept).
-    pub fn put(&self, key: ViewKey, snapshot: Arc<Snapshot>) {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.retain(|(k, _)| k != &key);
-        e.push_back((key, snapshot));
-        let weight = |e: &VecDeque<(ViewKey, Arc<Snapshot>)>| -> usize {
-            e.iter().map(|(_, s)| s.features().len().max(1)).sum()
-        };
-        while e.len() > 1 && weight(&e) > self.budget_features {
-            e.pop_front();
-        }
-    }
-
-    /// The view of `key`, built by `build` when it is not kept (one build at a time).
-    pub async fn get_or_build<E, F>(&self, key: ViewKey, build: F) -> Result<Arc<Snapshot>, E>
-    where
-        F: std::future::Future<Output = Result<Arc<Snapshot>, E>>,
-    {
-        use std::sync::atomic::Ordering::Relaxed;
-        if let Some(s) = self.get(&key) {
-            self.hits.fetch_add(1, Relaxed);
-            return Ok(s);
-        }
-        let _one_at_a_time = self.building.lock().await;
-        if let Some(s) = self.get(&key) {
-            self.hits.fetch_add(1, Relaxed);
-            return Ok(s);
-        }
-        self.misses.fetch_add(1, Relaxed);
-        let snapshot = build.await?;
-        self.put(key, snapshot.clone());
-        Ok(snapshot)
-    }
-
-    /// Lookups answered from the cache, and views built.
-    pub fn stats(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        (self.hits.load(Relaxed), self.misses.load(Relaxed))
+impl Default for ViewCache {
+    fn default() -> Self {
+        view_cache(VIEW_BUDGET_FEATURES)
     }
 }
 
@@ -268,7 +203,7 @@ mod tests {
     #[test]
     fn the_cache_keeps_the_most_recently_used() {
         // Empty snapshots weigh one feature each: a budget of two keeps two.
-        let c = ViewCache::new(2);
+        let c = view_cache(2);
         let s = Arc::new(Snapshot::new(1, Vec::new()));
         for v in 1..=3 {
             c.put(ViewKey::AsOf { version: v }, s.clone());

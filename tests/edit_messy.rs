@@ -11,18 +11,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use geo::{BooleanOps, BoundingRect, Coord, MultiPolygon, Polygon};
-use gridmap::api::{self, AppState, EditState};
-use gridmap::auth::{self, Role};
+use gridmap::api::AppState;
 use gridmap::coverage::geom::{LocalFrame, area_m2, areal};
 use gridmap::coverage::{self, CoverageOptions};
 use gridmap::demo::{self, Scale};
 use gridmap::model::{Feature, Layer};
-use gridmap::snapshot::{Snapshot, SnapshotCell};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -34,22 +30,7 @@ async fn setup() -> (axum::Router, AppState, String) {
     let store = common::gpkg_store().await;
     let (features, _, _) = demo::generate_messy(Scale::Demo, 1);
     common::commit_drafts(store.as_ref(), features).await;
-    let secret = auth::new_secret();
-    store
-        .auth()
-        .unwrap()
-        .create_token("planner-1", Role::Planner, &auth::secret_digest(&secret))
-        .await
-        .unwrap();
-    let snapshot = Snapshot::load(store.as_ref()).await.unwrap();
-    let state = AppState {
-        store,
-        snapshot: Arc::new(SnapshotCell::new(snapshot)),
-        tiles: Default::default(),
-        views: Default::default(),
-        edit: Arc::new(EditState::default()),
-    };
-    (api::app(state.clone()), state, secret)
+    common::edit::with_planner(store).await
 }
 
 /// The status and JSON body (null when not JSON) of a request.

@@ -15,7 +15,6 @@ use gridmap::auth::{self, Role};
 use gridmap::model::{
     ChangeSet, CommitSummary, Feature, FeatureDraft, FeatureKey, Layer, Properties, Revision,
 };
-use gridmap::snapshot::{Snapshot, SnapshotCell};
 use gridmap::store::{AuthStore, PlanStore, Store, StoreError};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -140,22 +139,7 @@ async fn setup(store: Arc<dyn Store>) -> (axum::Router, AppState, String) {
         ))
         .await
         .unwrap();
-    let secret = auth::new_secret();
-    store
-        .auth()
-        .unwrap()
-        .create_token("planner-1", Role::Planner, &auth::secret_digest(&secret))
-        .await
-        .unwrap();
-    let snapshot = Snapshot::load(store.as_ref()).await.unwrap();
-    let state = AppState {
-        store,
-        snapshot: Arc::new(SnapshotCell::new(snapshot)),
-        tiles: Default::default(),
-        views: Default::default(),
-        edit: Arc::new(EditState::default()),
-    };
-    (api::app(state.clone()), state, secret)
+    common::edit::with_planner(store).await
 }
 
 async fn send(
@@ -589,12 +573,12 @@ async fn concurrent_reports_are_made_once_and_edits_go_on(store: Arc<dyn Store>)
     for r in running {
         assert_eq!(r.await.unwrap(), StatusCode::OK);
     }
-    let before = state.edit.reports.made();
+    let before = state.edit.reports.stats().1;
     // At most one report per data version the requests saw (the edit may land between them).
     assert!((1..=2).contains(&before), "{before}");
     assert_eq!(report(app.clone()).await, StatusCode::OK);
     assert_eq!(report(app.clone()).await, StatusCode::OK);
-    assert!(state.edit.reports.made() <= before + 1);
+    assert!(state.edit.reports.stats().1 <= before + 1);
 }
 
 /// The database cannot be reached: reads go on from the snapshot, a write is a 503 with

@@ -30,12 +30,25 @@ impl From<LookupError> for ApiError {
 }
 
 fn answer(snapshot: &Snapshot, crs: Crs, q: Query) -> Result<Answer, ApiError> {
-    let kind = match q {
-        Query::Point(..) => "point",
-        Query::Address(_) => "address",
-    };
-    metrics::counter!("gridmap_lookups_total", "kind" => kind).increment(1);
     Ok(lookup::answer(snapshot, crs, q)?)
+}
+
+/// Count lookups by kind, once per request (a batch's hundred thousand points are one registry
+/// update each kind, not one per point).
+fn count_lookups<'q>(queries: impl Iterator<Item = &'q Query>) {
+    let (mut points, mut addresses) = (0, 0);
+    for q in queries {
+        match q {
+            Query::Point(..) => points += 1,
+            Query::Address(_) => addresses += 1,
+        }
+    }
+    if points > 0 {
+        metrics::counter!("gridmap_lookups_total", "kind" => "point").increment(points);
+    }
+    if addresses > 0 {
+        metrics::counter!("gridmap_lookups_total", "kind" => "address").increment(addresses);
+    }
 }
 
 /// Parse a number given as text, naming the field when it is not one.
@@ -135,6 +148,7 @@ pub async fn lookup_point(
         }
     };
     let snapshot = snapshot_as_of(&state, as_of.as_deref()).await?;
+    count_lookups(std::iter::once(&q));
     Ok(axum::Json(answer(&snapshot, crs, q)?))
 }
 
@@ -231,6 +245,7 @@ pub async fn lookup_batch(
     // A large batch is CPU work: keep it off the async threads, and spread it over the cores
     // (rayon keeps the input order).
     tokio::task::spawn_blocking(move || {
+        count_lookups(items.iter().filter_map(|(_, q)| q.as_ref().ok()));
         let results: Vec<BatchItem> = items
             .into_par_iter()
             .map(|(id, point)| {
@@ -436,13 +451,6 @@ impl<'de> serde::de::Visitor<'de> for BatchVisitor<'_> {
     }
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for BatchVisitor<'_> {
-    type Value = RawBatch<'de>;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RawBatch<'de>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
 /// The points array, as slices of the body, refused past [`MAX_BATCH`] items.
 struct PointsSeed<'c>(&'c std::cell::RefCell<Option<ApiError>>);
 
@@ -474,37 +482,6 @@ impl<'de> serde::de::Visitor<'de> for PointsSeed<'_> {
             points.push(p);
         }
         Ok(points)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        self.not_an_array()
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        self.not_an_array()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        self.not_an_array()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        self.not_an_array()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        self.not_an_array()
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        self.not_an_array()
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        self.not_an_array()
-    }
-}
-
-impl PointsSeed<'_> {
-    fn not_an_array<T, E: serde::de::Error>(&self) -> Result<T, E> {
-        let e = ApiError::bad_request("invalid_body", "\"points\" must be an array");
-        let message = e.to_string();
-        *self.0.borrow_mut() = Some(e);
-        Err(E::custom(message))
     }
 }
 

@@ -15,15 +15,20 @@ use crate::web;
 
 /// The map page (or, when MapLibre was missing at build time, a page that says so).
 pub async fn get_page() -> Response {
-    let html = web::index_html();
-    let csp = content_security_policy(&html);
+    // The page is the same for the whole life of the build: made and hashed once.
+    static PAGE: std::sync::LazyLock<(String, String)> = std::sync::LazyLock::new(|| {
+        let html = web::index_html();
+        let csp = content_security_policy(&html);
+        (html, csp)
+    });
+    let (html, csp) = &*PAGE;
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
             (header::CONTENT_SECURITY_POLICY, csp.as_str()),
         ],
-        html,
+        html.clone(),
     )
         .into_response()
 }

@@ -15,6 +15,7 @@ use super::error::{ApiError, query_pairs};
 use crate::coverage::asof::parse_as_of;
 use crate::coverage::render::{Format, UnknownFormat, render};
 use crate::coverage::{self, CoverageError, CoverageOptions, CoverageReport};
+use crate::memo::Memo;
 use crate::snapshot::Snapshot;
 use crate::store::{Store, StoreError};
 use crate::views::{self, AsOfError, ViewCache};
@@ -46,37 +47,17 @@ impl From<ReportError> for ApiError {
     }
 }
 
-/// The last few reports, by data version and options, made one at a time: twenty requests for
-/// the same report make it once, and no number of requests for different ones makes more than
-/// one at a time (each takes every core of the report pool).
-#[derive(Debug, Default)]
-pub struct ReportCache {
-    entries: std::sync::Mutex<std::collections::VecDeque<(String, Arc<CoverageReport>)>>,
-    making: tokio::sync::Mutex<()>,
-    made: std::sync::atomic::AtomicU64,
-}
+/// The last few reports by data version and options, made one at a time ([`Memo`]): twenty
+/// requests for the same report make it once, and requests for different ones never make more
+/// than one at a time (each takes every core of the report pool).
+pub type ReportCache = Memo<String, CoverageReport>;
 
 /// Reports kept (a city's is tens of megabytes with its geometries).
 const REPORTS_KEPT: usize = 4;
 
-impl ReportCache {
-    /// How many reports were made (not answered from the cache).
-    pub fn made(&self) -> u64 {
-        self.made.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn get(&self, key: &str) -> Option<Arc<CoverageReport>> {
-        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.iter().find(|(k, _)| k == key).map(|(_, r)| r.clone())
-    }
-
-    fn put(&self, key: String, report: Arc<CoverageReport>) {
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        e.retain(|(k, _)| *k != key);
-        e.push_back((key, report));
-        while e.len() > REPORTS_KEPT {
-            e.pop_front();
-        }
+impl Default for ReportCache {
+    fn default() -> Self {
+        Memo::new(REPORTS_KEPT, |_| 1)
     }
 }
 
@@ -120,19 +101,7 @@ pub async fn make_report(
         snapshot.data_version,
         serde_json::to_string(&options).unwrap_or_default()
     );
-    if let Some(r) = cache.get(&key) {
-        return Ok(r);
-    }
-    let _one_at_a_time = cache.making.lock().await;
-    if let Some(r) = cache.get(&key) {
-        return Ok(r);
-    }
-    let report = make(snapshot, options).await?;
-    cache
-        .made
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    cache.put(key, report.clone());
-    Ok(report)
+    cache.get_or_build(key, make(snapshot, options)).await
 }
 
 fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
