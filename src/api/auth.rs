@@ -113,9 +113,8 @@ const WRITES: [(Method, &str); 10] = [
 /// read; when reads are not open, every request that is not an edit endpoint (which checks for
 /// itself), the health check, signing in or the map page needs a viewer.
 pub async fn read_guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    // Every write needs a planner: checked here, before a body of up to 64 MB is read (the
-    // handlers check again, for their own role and to know who writes).
+    let path = request.uri().path().to_owned();
+    // Every write needs a planner: checked here, before a body of up to 64 MB is read.
     // Only the declared writes, by route template and method (anything else is a 404 or a 405
     // as usual).
     let route = request
@@ -127,8 +126,13 @@ pub async fn read_guard(State(state): State<AppState>, request: Request, next: N
             .iter()
             .any(|(m, p)| *p == r && request.method() == *m)
     });
-    if write && let Err(e) = require(&state, request.headers(), Role::Planner).await {
-        return e.into_response();
+    let mut request = request;
+    if write {
+        match require(&state, request.headers(), Role::Planner).await {
+            // The handler's `Planner` takes it from here instead of asking the store again.
+            Ok(p) => request.extensions_mut().insert(super::extract::Checked(p)),
+            Err(e) => return e.into_response(),
+        };
     }
     if state.edit.open_reads {
         return next.run(request).await;
@@ -140,8 +144,11 @@ pub async fn read_guard(State(state): State<AppState>, request: Request, next: N
         || path == "/v1/session"
         || (read && (path == "/" || path.starts_with("/assets/")))
         || (path.starts_with("/v1/features/") && !read);
-    if !exempt && let Err(e) = require(&state, request.headers(), Role::Viewer).await {
-        return e.into_response();
+    if !exempt && request.extensions().get::<super::extract::Checked>().is_none() {
+        match require(&state, request.headers(), Role::Viewer).await {
+            Ok(p) => request.extensions_mut().insert(super::extract::Checked(p)),
+            Err(e) => return e.into_response(),
+        };
     }
     next.run(request).await
 }
@@ -165,11 +172,7 @@ pub struct Me {
 #[utoipa::path(get, path = "/v1/session", tag = "editing",
     responses((status = 200, description = "who is signed in", body = Me),
               (status = 401, description = "nobody: no credentials, or expired ones", body = ErrorResponse)))]
-pub async fn get_session(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Me>, ApiError> {
-    let p = require(&state, &headers, Role::Viewer).await?;
+pub async fn get_session(super::extract::Viewer(p): super::extract::Viewer) -> Result<Json<Me>, ApiError> {
     Ok(Json(Me {
         name: p.name,
         role: p.role.as_str().into(),
@@ -184,10 +187,11 @@ pub async fn get_session(
         (status = 204, description = "signed in; the cookie is set"),
         (status = 400, description = "not a JSON object with name and password", body = ErrorResponse),
         (status = 401, description = "unknown name or wrong password, or a disabled account", body = ErrorResponse),
-        (status = 429, description = "too many failed sign-ins for the name (Retry-After says when to try again)", body = ErrorResponse),
+        (status = 429, description = "too many failed sign-ins for the name or from the address (Retry-After says when to try again)", body = ErrorResponse),
     ))]
 pub async fn post_session(
     State(state): State<AppState>,
+    super::extract::ClientAddr(addr): super::extract::ClientAddr,
     headers: HeaderMap,
     body: Result<Json<SignIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -203,7 +207,7 @@ pub async fn post_session(
         .ok_or_else(|| ApiError::Unauthorized("this store keeps no accounts".into()))?;
     let wrong = || ApiError::Unauthorized("unknown user name or wrong password".into());
     let guard = &state.edit.sign_in;
-    guard.check(&form.name).map_err(refused)?;
+    guard.check(&form.name, addr).map_err(refused)?;
     let user = store.user(&form.name).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password = form.password.clone();
@@ -216,8 +220,8 @@ pub async fn post_session(
     let user = match user {
         Some(user) if ok => user,
         _ => {
-            guard.failed(&form.name);
-            tracing::warn!(name = %form.name, "failed sign-in");
+            guard.failed(&form.name, addr);
+            tracing::warn!(name = %form.name, client = ?addr, "failed sign-in");
             return Err(wrong());
         }
     };

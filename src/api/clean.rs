@@ -11,17 +11,16 @@ use std::sync::LazyLock;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::auth::require;
 use super::error::{ApiError, ErrorResponse};
+use super::extract::Planner;
 use super::plans::{PlanBody, plan_body, plan_name, plans};
-use crate::auth::Role;
 use crate::edit::clean::{CommunityClean, plan_clean, stage_plan};
 use crate::model::Layer;
 
@@ -66,10 +65,9 @@ static CLEANING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(1));
               (status = 409, description = "another clean is running", body = ErrorResponse)))]
 pub async fn post_clean(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Planner(who): Planner,
     body: Result<Json<CleanRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request(
             "invalid_body",

@@ -262,10 +262,21 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
     }
 }
 
-/// The query string as name-value pairs; a malformed one is a 400 in our format.
-pub fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|e| ApiError::bad_request("invalid_query", format!("malformed query string: {e}")))
+impl From<crate::edit::service::EditError> for ApiError {
+    fn from(e: crate::edit::service::EditError) -> ApiError {
+        use crate::edit::service::EditError;
+        match e {
+            EditError::Refused(reasons) => ApiError::Unprocessable {
+                message: format!(
+                    "the edit breaks {} rule(s); nothing was written",
+                    reasons.len()
+                ),
+                reasons,
+            },
+            EditError::Store(e) => ApiError::Store(e),
+            EditError::Failed(m) => ApiError::Internal(m),
+        }
+    }
 }
 
 /// The router's fallback: an unknown path is a JSON 404, not axum's empty one.

@@ -15,24 +15,25 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use geo::Geometry;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use std::sync::Arc;
 
 use super::AppState;
 use super::auth::require;
-use super::error::{ApiError, ErrorResponse, query_pairs};
+use super::error::{ApiError, ErrorResponse};
+use super::extract::{Params, Planner};
 use crate::auth::{Principal, Role};
-use crate::edit::{self, EditOptions, preview};
+use crate::edit::{self, EditOptions, service};
 use crate::io::geojson::RESERVED_KEYS;
-use crate::model::{Change, ChangeSet, Feature, FeatureDraft, FeatureKey, Layer, Properties};
+use crate::model::{Change, Feature, FeatureDraft, FeatureKey, Layer, Properties};
 use crate::snapshot::Snapshot;
 
 /// The editing routes, merged into the app's router.
@@ -139,70 +140,43 @@ fn if_match(headers: &HeaderMap, key: &FeatureKey, held: i64) -> Result<i64, Api
     Err(stale(first.unwrap_or(-1)))
 }
 
-/// The query parameters edits take.
-#[derive(Debug, Default)]
-struct EditQuery {
-    allow_overlap: bool,
-    /// `?neighbours=adjust`: move shared boundaries with the edit.
-    adjust: bool,
+/// The query parameters every edit takes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EditParams {
+    /// Accept overlaps with sibling party grids.
+    allow_overlap: Option<bool>,
+    /// `adjust`: move the shared boundaries of the neighbouring party grids with the edit (a
+    /// party grid's PUT only).
+    #[serde(alias = "neighbors")]
+    #[param(value_type = Option<Neighbours>)]
+    neighbours: Option<Neighbours>,
+    /// The change message (else the body's `message`, else `X-Change-Message`).
     message: Option<String>,
-    /// `?dry_run=true`: check and preview, write nothing.
-    dry_run: bool,
-    /// `?plan=ID`: stage the edit in a plan instead of the live map.
+    /// Check and preview the edit (changes, coverage and household balance before and after);
+    /// write nothing.
+    dry_run: Option<bool>,
+    /// Stage the edit in this plan instead of the live map.
     plan: Option<i64>,
 }
 
-/// A `true`/`false` query parameter.
-pub(super) fn flag(k: &str, v: &str) -> Result<bool, ApiError> {
-    v.parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_parameter",
-            format!("{k}: expected true or false, found {v:?}"),
-        )
-    })
+/// How an edit treats the neighbours of a party grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Neighbours {
+    Adjust,
 }
 
-/// A `plan` query parameter.
-pub(super) fn plan_id(v: &str) -> Result<i64, ApiError> {
-    v.parse().map_err(|_| {
-        ApiError::bad_request(
-            "invalid_parameter",
-            format!("plan: expected a plan id (a number), found {v:?}"),
-        )
-    })
-}
-
-fn edit_query(raw: Option<String>) -> Result<EditQuery, ApiError> {
-    let mut q = EditQuery::default();
-    for (k, v) in query_pairs(raw)? {
-        match k.as_str() {
-            "allow_overlap" => q.allow_overlap = flag(&k, &v)?,
-            "dry_run" => q.dry_run = flag(&k, &v)?,
-            "plan" => q.plan = Some(plan_id(&v)?),
-            "message" => q.message = Some(v),
-            "neighbours" | "neighbors" if v == "adjust" => q.adjust = true,
-            "neighbours" | "neighbors" => {
-                return Err(ApiError::bad_request(
-                    "invalid_parameter",
-                    format!("{k}: the only value is adjust, found {v:?}"),
-                ));
-            }
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!(
-                        "unknown query parameter {other:?} (expected allow_overlap, neighbours, message, dry_run, plan)"
-                    ),
-                ));
-            }
-        }
+impl EditParams {
+    fn allow_overlap(&self) -> bool {
+        self.allow_overlap.unwrap_or(false)
     }
-    Ok(q)
 }
 
 /// The change message: the body's `message`, else `?message=`, else `X-Change-Message`, else
 /// `default`.
-fn message(body: Option<&str>, q: &EditQuery, headers: &HeaderMap, default: String) -> String {
+fn message(body: Option<&str>, q: &EditParams, headers: &HeaderMap, default: String) -> String {
     body.map(str::to_string)
         .or_else(|| q.message.clone())
         .or_else(|| {
@@ -305,75 +279,34 @@ fn parse_input(layer: Layer, path_code: Option<&str>, body: &[u8]) -> Result<Inp
     })
 }
 
-/// Validate drafts against the current snapshot; 422 with every reason when any fails, else the
-/// warnings (old faults the edit keeps without making them worse).
-fn validate(
-    state: &AppState,
-    snapshot: &Snapshot,
-    drafts: &[&FeatureDraft],
-    replacing: &[&str],
-    allow_overlap: bool,
-) -> Result<Vec<String>, ApiError> {
-    let opts = EditOptions {
+/// The edit's tunables for [`service::check`].
+fn options(state: &AppState, allow_overlap: bool) -> EditOptions {
+    EditOptions {
         tolerance_m: state.edit.tolerance_m,
         allow_overlap,
-    };
-    let mut reasons = Vec::new();
-    let mut warnings = Vec::new();
-    for d in drafts {
-        let v = edit::check(snapshot, d, replacing, opts);
-        reasons.extend(v.reasons);
-        warnings.extend(v.warnings);
-    }
-    if reasons.is_empty() {
-        Ok(warnings)
-    } else {
-        Err(ApiError::Unprocessable {
-            message: format!(
-                "the edit breaks {} rule(s); nothing was written",
-                reasons.len()
-            ),
-            reasons,
-        })
     }
 }
 
-/// Commit and publish; the committed features' current state.
-async fn commit(
-    state: &AppState,
-    who: &Principal,
-    message: String,
-    changes: Vec<Change>,
-) -> Result<(), ApiError> {
-    state
-        .store
-        .commit(ChangeSet {
-            author: who.name.clone(),
-            message,
-            changes,
-        })
-        .await?;
-    super::sync::publish_after_commit(state).await;
-    Ok(())
+/// How an edit ended: answered already (a dry run's preview, a plan's staging), or committed.
+enum Done {
+    Answered(Response),
+    Committed(service::Committed),
 }
 
 /// Commit the changes; or, with `?dry_run=true`, preview them against `view` and write nothing;
-/// or, with `?plan=ID`, stage them in the plan. `Some(response)` answers a dry run or a staging;
-/// `None` means committed, and the caller answers with the live result.
+/// or, with `?plan=ID`, stage them in the plan. After a commit the snapshot is published; the
+/// answer comes from the commit either way.
 async fn finish(
     state: &AppState,
     who: &Principal,
     message: String,
     changes: Vec<Change>,
-    q: &EditQuery,
+    q: &EditParams,
     view: &Arc<Snapshot>,
     warnings: &[String],
-) -> Result<Option<Response>, ApiError> {
-    if q.dry_run {
-        let view = view.clone();
-        let preview = tokio::task::spawn_blocking(move || preview::preview(&view, &changes))
-            .await
-            .map_err(|e| ApiError::Internal(format!("dry run: {e}")))?;
+) -> Result<Done, ApiError> {
+    if q.dry_run.unwrap_or(false) {
+        let preview = service::preview(view.clone(), changes).await?;
         let mut body = serde_json::to_value(preview).unwrap_or_default();
         if let Some(o) = body.as_object_mut() {
             o.insert("dry_run".into(), Value::Bool(true));
@@ -384,18 +317,20 @@ async fn finish(
                 o.insert("plan".into(), Value::from(id));
             }
         }
-        return Ok(Some(Json(body).into_response()));
+        return Ok(Done::Answered(Json(body).into_response()));
     }
     if let Some(id) = q.plan {
         let plan = super::plans::stage(state, who, id, changes).await?;
-        return Ok(Some(Json(plan).into_response()));
+        return Ok(Done::Answered(Json(plan).into_response()));
     }
-    commit(state, who, message, changes).await?;
-    Ok(None)
+    let committed =
+        service::commit(state.store.as_ref(), view, who.name.clone(), message, changes).await?;
+    super::sync::publish_after_commit(state).await;
+    Ok(Done::Committed(committed))
 }
 
 /// The snapshot an edit is checked against: the live one, or a plan's view of it.
-async fn view(state: &AppState, q: &EditQuery) -> Result<Arc<Snapshot>, ApiError> {
+async fn view(state: &AppState, q: &EditParams) -> Result<Arc<Snapshot>, ApiError> {
     match q.plan {
         None => Ok(state.snapshot.current()),
         Some(id) => super::plans::view(state, id).await,
@@ -409,18 +344,35 @@ fn current(snapshot: &Snapshot, key: &FeatureKey) -> Result<Feature, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("{key}: no such feature")))
 }
 
+/// The query parameters of reading one feature.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeatureParams {
+    /// The feature as this plan would leave it (needs a planner).
+    plan: Option<i64>,
+}
+
+/// The feature `key` as a commit saved it.
+fn saved(committed: &service::Committed, key: &FeatureKey) -> Result<Feature, ApiError> {
+    committed
+        .feature(key)
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(format!("{key} was saved but is not in the commit")))
+}
+
 /// One feature as a GeoJSON Feature, with its version as `ETag`.
 #[utoipa::path(get, path = "/v1/features/{layer}/{code}", tag = "editing",
     params(("layer" = crate::model::Layer, Path, description = "A layer id, e.g. party_grid"),
            ("code" = String, Path, description = "The feature's code"),
-           ("plan" = Option<i64>, Query, description = "the feature as a plan would leave it (needs a planner)")),
+           FeatureParams),
     responses((status = 200, description = "GeoJSON Feature; ETag is its version", content_type = "application/geo+json"),
               (status = 401, description = "reads need a viewer and none was given", body = ErrorResponse),
               (status = 404, description = "no such layer or feature", body = ErrorResponse)))]
 pub async fn get_feature(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<FeatureParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path((layer, code)) = path?;
@@ -428,19 +380,7 @@ pub async fn get_feature(
         layer: layer_of(&layer)?,
         code,
     };
-    let mut plan = None;
-    for (k, v) in query_pairs(raw)? {
-        match k.as_str() {
-            "plan" => plan = Some(plan_id(&v)?),
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown query parameter {other:?} (expected plan)"),
-                ));
-            }
-        }
-    }
-    let snapshot = match plan {
+    let snapshot = match q.plan {
         None => state.snapshot.current(),
         Some(id) => {
             // A plan's view is the planners' business.
@@ -455,10 +395,7 @@ pub async fn get_feature(
 /// `parent` (for grids and communities) and free properties; optional top-level `message`.
 #[utoipa::path(post, path = "/v1/features/{layer}", tag = "editing",
     params(("layer" = crate::model::Layer, Path, description = "A layer id"),
-           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
-           ("message" = Option<String>, Query, description = "the change message (else the body's message, else X-Change-Message)"),
-           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
-           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
+           EditParams),
     request_body(content = Object, content_type = "application/geo+json"),
     responses((status = 201, description = "created; Location and ETag set", content_type = "application/geo+json"),
               (status = 400, description = "not a readable feature", body = ErrorResponse),
@@ -468,15 +405,14 @@ pub async fn get_feature(
               (status = 422, description = "breaks a rule; details.reasons lists them", body = ErrorResponse)))]
 pub async fn post_feature(
     State(state): State<AppState>,
+    Planner(who): Planner,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<EditParams>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let Path(layer) = path?;
     let layer = layer_of(&layer)?;
-    let q = edit_query(raw)?;
     let body = body.map_err(ApiError::from_body_rejection)?;
     let input = parse_input(layer, None, &body)?;
     let key = input.draft.key();
@@ -484,30 +420,28 @@ pub async fn post_feature(
     if snapshot.get(&key).is_some() {
         return Err(ApiError::Conflict(format!("{key} exists already")));
     }
-    validate(&state, &snapshot, &[&input.draft], &[], q.allow_overlap)?;
     let msg = message(
         input.message.as_deref(),
         &q,
         &headers,
         format!("create {key}"),
     );
-    let changes = vec![Change::Upsert {
-        draft: input.draft,
-        expected_version: Some(0),
-    }];
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[])
+    let opts = options(&state, q.allow_overlap());
+    let (drafts, _) = service::check(snapshot.clone(), vec![input.draft], vec![], opts).await?;
+    let changes = versioned(&snapshot, drafts, Some(0));
+    let done = finish(&state, &who, msg, changes, &q, &snapshot, &[])
         .await
         .map_err(|e| match e {
             ApiError::Store(crate::store::StoreError::VersionConflict { .. }) => {
                 ApiError::Conflict(format!("{key} exists already"))
             }
             e => e,
-        })?
-    {
-        return Ok(r);
-    }
-    let f = current(&state.snapshot.current(), &key)?;
-    let mut r = with_etag(StatusCode::CREATED, &f);
+        })?;
+    let committed = match done {
+        Done::Answered(r) => return Ok(r),
+        Done::Committed(c) => c,
+    };
+    let mut r = with_etag(StatusCode::CREATED, &saved(&committed, &key)?);
     if let Ok(loc) = HeaderValue::from_str(&format!("/v1/features/{}/{}", key.layer, key.code)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
@@ -519,10 +453,7 @@ pub async fn post_feature(
     params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the ETag (version) the edit is based on"),
-           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
-           ("message" = Option<String>, Query, description = "the change message"),
-           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
-           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
+           EditParams),
     request_body(content = Object, content_type = "application/geo+json"),
     responses((status = 200, description = "replaced; the new ETag", content_type = "application/geo+json"),
               (status = 400, description = "not a readable feature", body = ErrorResponse),
@@ -534,15 +465,14 @@ pub async fn post_feature(
               (status = 428, description = "If-Match missing", body = ErrorResponse)))]
 pub async fn put_feature(
     State(state): State<AppState>,
+    Planner(who): Planner,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<EditParams>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let Path((layer, code)) = path?;
     let layer = layer_of(&layer)?;
-    let q = edit_query(raw)?;
     let key = FeatureKey { layer, code };
     let snapshot = view(&state, &q).await?;
     let old = current(&snapshot, &key)?;
@@ -555,7 +485,7 @@ pub async fn put_feature(
         &headers,
         format!("update {key}"),
     );
-    if q.adjust {
+    let (changes, warnings) = if q.neighbours == Some(Neighbours::Adjust) {
         if layer != Layer::PartyGrid {
             return Err(ApiError::bad_request(
                 "invalid_parameter",
@@ -564,31 +494,33 @@ pub async fn put_feature(
         }
         // Validate the grid as drawn first (geometry, code, parent), overlaps aside: the adjust
         // removes them.
-        validate(&state, &snapshot, &[&input.draft], &[], true)?;
-        let drafts = edit::topology::adjust(&snapshot, &old, input.draft, state.edit.tolerance_m)
-            .map_err(refusal)?;
-        let changes = versioned(&snapshot, drafts, Some(version));
-        if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
-            return Ok(r);
-        }
-        return Ok(with_etag(
+        let (mut drafts, _) =
+            service::check(snapshot.clone(), vec![input.draft], vec![], options(&state, true))
+                .await?;
+        let draft = drafts.remove(0);
+        let view = snapshot.clone();
+        let tolerance_m = state.edit.tolerance_m;
+        let drafts = tokio::task::spawn_blocking(move || {
+            edit::topology::adjust(&view, &old, draft, tolerance_m)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("adjusting the neighbours: {e}")))?
+        .map_err(refusal)?;
+        (versioned(&snapshot, drafts, Some(version)), vec![])
+    } else {
+        let opts = options(&state, q.allow_overlap());
+        let (drafts, warnings) =
+            service::check(snapshot.clone(), vec![input.draft], vec![], opts).await?;
+        (versioned(&snapshot, drafts, Some(version)), warnings)
+    };
+    match finish(&state, &who, msg, changes, &q, &snapshot, &warnings).await? {
+        Done::Answered(r) => Ok(r),
+        Done::Committed(c) => Ok(with_etag_warned(
             StatusCode::OK,
-            &current(&state.snapshot.current(), &key)?,
-        ));
+            &saved(&c, &key)?,
+            &warnings,
+        )),
     }
-    let warnings = validate(&state, &snapshot, &[&input.draft], &[], q.allow_overlap)?;
-    let changes = vec![Change::Upsert {
-        draft: input.draft,
-        expected_version: Some(version),
-    }];
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &warnings).await? {
-        return Ok(r);
-    }
-    Ok(with_etag_warned(
-        StatusCode::OK,
-        &current(&state.snapshot.current(), &key)?,
-        &warnings,
-    ))
 }
 
 /// A dry run or a plan writes nothing to the store, which would catch a stale version: check it
@@ -611,9 +543,7 @@ fn stale(key: &FeatureKey, held: i64, if_match: i64) -> Result<(), ApiError> {
     params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the ETag (version) the delete is based on"),
-           ("message" = Option<String>, Query, description = "the change message"),
-           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
-           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
+           EditParams),
     responses((status = 204, description = "deleted"),
               (status = 401, description = "no credentials", body = ErrorResponse),
               (status = 403, description = "not a planner", body = ErrorResponse),
@@ -622,13 +552,12 @@ fn stale(key: &FeatureKey, held: i64, if_match: i64) -> Result<(), ApiError> {
               (status = 428, description = "If-Match missing", body = ErrorResponse)))]
 pub async fn delete_feature(
     State(state): State<AppState>,
+    Planner(who): Planner,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<EditParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let Path((layer, code)) = path?;
-    let q = edit_query(raw)?;
     let key = FeatureKey {
         layer: layer_of(&layer)?,
         code,
@@ -641,10 +570,10 @@ pub async fn delete_feature(
         key,
         expected_version: Some(version),
     }];
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
-        return Ok(r);
+    match finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
+        Done::Answered(r) => Ok(r),
+        Done::Committed(_) => Ok(StatusCode::NO_CONTENT.into_response()),
     }
-    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// One revision in a feature's history.
@@ -729,9 +658,7 @@ pub struct RevertTo {
     params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
            ("If-Match" = String, Header, description = "the current ETag (\"0\" when deleted)"),
-           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids"),
-           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
-           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
+           EditParams),
     request_body = RevertTo,
     responses((status = 200, description = "reverted; the feature", content_type = "application/geo+json"),
               (status = 204, description = "reverted to a deleted state"),
@@ -744,14 +671,13 @@ pub struct RevertTo {
               (status = 428, description = "If-Match missing", body = ErrorResponse)))]
 pub async fn post_revert(
     State(state): State<AppState>,
+    Planner(who): Planner,
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<EditParams>,
     headers: HeaderMap,
     body: Result<Json<RevertTo>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let Path((layer, code)) = path?;
-    let q = edit_query(raw)?;
     let key = FeatureKey {
         layer: layer_of(&layer)?,
         code,
@@ -777,26 +703,25 @@ pub async fn post_revert(
         &headers,
         format!("revert {key} to revision {}", to.revision),
     );
-    let change = match revision.new {
+    let changes = match revision.new {
         Some(f) => {
-            let draft = FeatureDraft::from(f);
-            validate(&state, &snapshot, &[&draft], &[], q.allow_overlap)?;
-            Change::Upsert {
-                draft,
-                expected_version: Some(version),
-            }
+            let opts = options(&state, q.allow_overlap());
+            let (drafts, _) =
+                service::check(snapshot.clone(), vec![FeatureDraft::from(f)], vec![], opts)
+                    .await?;
+            versioned(&snapshot, drafts, Some(version))
         }
-        None => Change::Delete {
+        None => vec![Change::Delete {
             key: key.clone(),
             expected_version: Some(version),
-        },
+        }],
     };
-    if let Some(r) = finish(&state, &who, msg, vec![change], &q, &snapshot, &[]).await? {
-        return Ok(r);
-    }
-    match state.snapshot.current().get(&key) {
-        Some(f) => Ok(with_etag(StatusCode::OK, f)),
-        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    match finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
+        Done::Answered(r) => Ok(r),
+        Done::Committed(c) => match c.feature(&key) {
+            Some(f) => Ok(with_etag(StatusCode::OK, f)),
+            None => Ok(StatusCode::NO_CONTENT.into_response()),
+        },
     }
 }
 
@@ -847,8 +772,7 @@ pub struct SplitBody {
 #[utoipa::path(post, path = "/v1/features/party_grid/{code}/split", tag = "editing",
     params(("code" = String, Path, description = "The party grid's code"),
            ("If-Match" = String, Header, description = "the grid's ETag"),
-           ("dry_run" = Option<bool>, Query, description = "check and preview the edit (changes, coverage and household balance before and after); write nothing"),
-           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
+           EditParams),
     request_body = SplitBody,
     responses((status = 201, description = "the two grids as a FeatureCollection; Location names the new one", content_type = "application/geo+json"),
               (status = 400, description = "bad body", body = ErrorResponse),
@@ -860,18 +784,17 @@ pub struct SplitBody {
               (status = 428, description = "If-Match missing", body = ErrorResponse)))]
 pub async fn post_split(
     State(state): State<AppState>,
+    Planner(who): Planner,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<EditParams>,
     headers: HeaderMap,
     body: Result<Json<SplitBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let Path(code) = path?;
     let key = FeatureKey {
         layer: Layer::PartyGrid,
         code,
     };
-    let q = edit_query(raw)?;
     let snapshot = view(&state, &q).await?;
     let grid = current(&snapshot, &key)?;
     let version = if_match(&headers, &key, grid.version)?;
@@ -894,24 +817,23 @@ pub async fn post_split(
         )])
     })?;
     let (first, second) = edit::topology::split(&grid, &line, new_code).map_err(refusal)?;
-    validate(&state, &snapshot, &[&first, &second], &[&key.code], false)?;
     let new_key = second.key();
+    let replacing = vec![key.code.clone()];
+    let opts = options(&state, false);
+    let (drafts, _) =
+        service::check(snapshot.clone(), vec![first, second], replacing, opts).await?;
     let msg = message(
         body.message.as_deref(),
         &q,
         &headers,
         format!("split {key} into {} and {}", key.code, new_key.code),
     );
-    let changes = versioned(&snapshot, vec![first, second], Some(version));
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
-        return Ok(r);
-    }
-    let snapshot = state.snapshot.current();
-    let features: Vec<Value> = [&key, &new_key]
-        .iter()
-        .filter_map(|k| snapshot.get(k))
-        .map(feature_json)
-        .collect();
+    let changes = versioned(&snapshot, drafts, Some(version));
+    let committed = match finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
+        Done::Answered(r) => return Ok(r),
+        Done::Committed(c) => c,
+    };
+    let features: Vec<Value> = committed.features.iter().map(feature_json).collect();
     let mut r = (
         StatusCode::CREATED,
         [(header::CONTENT_TYPE, "application/geo+json")],
@@ -937,8 +859,7 @@ pub struct MergeBody {
 
 /// Merge party grids of one community into the first, deleting the others, in one transaction.
 #[utoipa::path(post, path = "/v1/features/party_grid/merge", tag = "editing",
-    params(("dry_run" = Option<bool>, Query, description = "check and preview the edit; write nothing"),
-           ("plan" = Option<i64>, Query, description = "stage the edit in this plan instead of the live map")),
+    params(EditParams),
     request_body = MergeBody,
     responses((status = 200, description = "the merged grid", content_type = "application/geo+json"),
               (status = 400, description = "bad body", body = ErrorResponse),
@@ -949,12 +870,11 @@ pub struct MergeBody {
               (status = 422, description = "grids of different communities, or fewer than two", body = ErrorResponse)))]
 pub async fn post_merge(
     State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
+    Planner(who): Planner,
+    Params(q): Params<EditParams>,
     headers: HeaderMap,
     body: Result<Json<MergeBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
-    let q = edit_query(raw)?;
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request("invalid_body", format!("expected {{\"codes\": [..]}}: {e}"))
     })?;
@@ -981,37 +901,35 @@ pub async fn post_merge(
                 .ok_or_else(|| ApiError::NotFound(format!("{key}: no such feature")))?,
         );
     }
-    let merged = edit::topology::merge(&grids).map_err(refusal)?;
-    let others: Vec<&str> = body.codes.iter().skip(1).map(String::as_str).collect();
-    validate(&state, &snapshot, &[&merged], &others, false)?;
+    // The precondition first: a stale client hears 412 whatever else is wrong.
     let version = |i: usize| body.versions.as_ref().map_or(grids[i].version, |v| v[i]);
     for (i, g) in grids.iter().enumerate() {
         stale(&g.key(), g.version, version(i))?;
     }
+    let merged = edit::topology::merge(&grids).map_err(refusal)?;
+    let others: Vec<String> = body.codes.iter().skip(1).cloned().collect();
     let key = merged.key();
-    let mut changes = vec![Change::Upsert {
-        draft: merged,
-        expected_version: Some(version(0)),
-    }];
-    for (i, g) in grids.iter().enumerate().skip(1) {
-        changes.push(Change::Delete {
-            key: g.key(),
-            expected_version: Some(version(i)),
-        });
-    }
     let msg = message(
         body.message.as_deref(),
         &q,
         &headers,
         format!("merge {} into {}", others.join(", "), key.code),
     );
-    if let Some(r) = finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
-        return Ok(r);
+    let mut deletes = Vec::new();
+    for (i, g) in grids.iter().enumerate().skip(1) {
+        deletes.push(Change::Delete {
+            key: g.key(),
+            expected_version: Some(version(i)),
+        });
     }
-    Ok(with_etag(
-        StatusCode::OK,
-        &current(&state.snapshot.current(), &key)?,
-    ))
+    let (drafts, _) =
+        service::check(snapshot.clone(), vec![merged], others, options(&state, false)).await?;
+    let mut changes = versioned(&snapshot, drafts, Some(version(0)));
+    changes.extend(deletes);
+    match finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {
+        Done::Answered(r) => Ok(r),
+        Done::Committed(c) => Ok(with_etag(StatusCode::OK, &saved(&c, &key)?)),
+    }
 }
 
 /// The OpenAPI description of the editing endpoints, merged into `/openapi.json`.

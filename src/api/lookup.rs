@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use rayon::prelude::*;
@@ -14,7 +14,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::error::{ApiError, ErrorBody, query_pairs};
+use super::error::{ApiError, ErrorBody};
+use super::extract::Params;
 use crate::lookup::{self, Answer, CsvError, LookupError, Query};
 use crate::snapshot::Snapshot;
 use crate::spatial::crs::Crs;
@@ -62,6 +63,42 @@ fn parse_crs(text: &str) -> Result<Crs, ApiError> {
     })
 }
 
+/// The query parameters of one lookup (numbers and names are read as text and checked by the
+/// handler, so that a fault is named in our words).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PointParams {
+    /// Longitude in `crs` (with lat; not with address).
+    #[param(value_type = Option<f64>)]
+    lon: Option<String>,
+    /// Latitude in `crs` (with lon; not with address).
+    #[param(value_type = Option<f64>)]
+    lat: Option<String>,
+    /// wgs84 (default), cgcs2000, gcj02 or bd09; ignored with address.
+    #[param(value_type = Option<super::openapi::params::CrsName>)]
+    crs: Option<String>,
+    /// Answer from the map as it stood then: a date (YYYY-MM-DD, end of day UTC) or an RFC 3339
+    /// time.
+    #[param(value_type = Option<super::openapi::params::AsOf>)]
+    as_of: Option<String>,
+    /// A standard address text (标准地址), at most 200 characters, instead of lon/lat.
+    address: Option<String>,
+}
+
+/// The query parameters of a batch.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BatchParams {
+    /// For CSV bodies: wgs84 (default), cgcs2000, gcj02 or bd09.
+    #[param(value_type = Option<super::openapi::params::CrsName>)]
+    crs: Option<String>,
+    /// Answer from the map as it stood then (YYYY-MM-DD or RFC 3339).
+    #[param(value_type = Option<super::openapi::params::AsOf>)]
+    as_of: Option<String>,
+}
+
 /// `GET /v1/lookup?lon=…&lat=…[&crs=…]` or `GET /v1/lookup?address=…`
 ///
 /// An address that matches nothing is a 200 with `"match": null` and null places: "not in the
@@ -69,13 +106,7 @@ fn parse_crs(text: &str) -> Result<Crs, ApiError> {
 #[utoipa::path(
     get,
     path = "/v1/lookup",
-    params(
-        ("lon" = Option<f64>, Query, description = "Longitude in `crs` (with lat; not with address)"),
-        ("lat" = Option<f64>, Query, description = "Latitude in `crs` (with lon; not with address)"),
-        ("crs" = Option<super::openapi::params::CrsName>, Query, description = "wgs84 (default), cgcs2000, gcj02 or bd09; ignored with address"),
-        ("as_of" = Option<super::openapi::params::AsOf>, Query, description = "answer from the map as it stood then: a date (YYYY-MM-DD, end of day UTC) or an RFC 3339 time"),
-        ("address" = Option<String>, Query, description = "A standard address text (标准地址), at most 200 characters, instead of lon/lat"),
-    ),
+    params(PointParams),
     responses(
         (status = 200, description = "Where the point lies (nulls outside the subdistrict), or the matched address, its candidates and where it lies (`match` null when nothing matches)", body = Answer),
         (status = 400, description = "A missing, malformed, conflicting or out-of-range parameter", body = super::error::ErrorResponse),
@@ -83,54 +114,17 @@ fn parse_crs(text: &str) -> Result<Crs, ApiError> {
 )]
 pub async fn lookup_point(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Params(PointParams {
+        lon,
+        lat,
+        crs,
+        as_of,
+        address,
+    }): Params<PointParams>,
 ) -> Result<axum::Json<Answer>, ApiError> {
-    let pairs = query_pairs(query)?;
-    let mut lon = None;
-    let mut lat = None;
-    let mut address = None;
-    let mut crs = Crs::default();
-    let mut as_of = None;
-    let twice = |k: &str| {
-        ApiError::bad_request(
-            "duplicate_parameter",
-            format!("query parameter {k:?} given twice"),
-        )
-    };
-    for (k, v) in &pairs {
-        let slot = match k.as_str() {
-            "lon" => &mut lon,
-            "lat" => &mut lat,
-            "crs" => {
-                crs = parse_crs(v)?;
-                continue;
-            }
-            "address" => {
-                if address.replace(v.clone()).is_some() {
-                    return Err(twice(k));
-                }
-                continue;
-            }
-            "as_of" => {
-                if as_of.replace(v.clone()).is_some() {
-                    return Err(twice(k));
-                }
-                continue;
-            }
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!(
-                        "unknown query parameter {other:?} (expected lon, lat, crs, address, as_of)"
-                    ),
-                ));
-            }
-        };
-        if slot.is_some() {
-            return Err(twice(k));
-        }
-        *slot = Some(parse_number(k, v)?);
-    }
+    let lon = lon.map(|v| parse_number("lon", &v)).transpose()?;
+    let lat = lat.map(|v| parse_number("lat", &v)).transpose()?;
+    let crs = crs.map_or(Ok(Crs::default()), |v| parse_crs(&v))?;
     let q = match address {
         Some(_) if lon.is_some() || lat.is_some() => {
             return Err(ApiError::bad_request(
@@ -188,8 +182,7 @@ type Item = (Value, Result<Query, ApiError>);
 #[utoipa::path(
     post,
     path = "/v1/lookup",
-    params(("crs" = Option<super::openapi::params::CrsName>, Query, description = "For CSV bodies: wgs84 (default), cgcs2000, gcj02 or bd09"),
-           ("as_of" = Option<super::openapi::params::AsOf>, Query, description = "answer from the map as it stood then (YYYY-MM-DD or RFC 3339)")),
+    params(BatchParams),
     request_body(content = Object, description = "`{\"crs\": \"gcj02\", \"points\": [{\"id\": \"a\", \"lon\": 113.6, \"lat\": 34.7}, {\"id\": \"b\", \"address\": \"体育路19号\"}]}`, or text/csv with columns id,lon,lat or id,address"),
     responses(
         (status = 200, description = "One result per input point, in order", body = BatchAnswer),
@@ -199,26 +192,12 @@ type Item = (Value, Result<Query, ApiError>);
 )]
 pub async fn lookup_batch(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Params(BatchParams { crs, as_of }): Params<BatchParams>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query)?;
     let body = body.map_err(ApiError::from_body_rejection)?;
-    let mut query_crs = None;
-    let mut as_of = None;
-    for (k, v) in &pairs {
-        match k.as_str() {
-            "crs" => query_crs = Some(parse_crs(v)?),
-            "as_of" => as_of = Some(v.clone()),
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown query parameter {other:?} (expected crs, as_of)"),
-                ));
-            }
-        }
-    }
+    let query_crs = crs.map(|v| parse_crs(&v)).transpose()?;
     let content_type = header_text(&headers, header::CONTENT_TYPE);
     let csv_body = if content_type.starts_with("text/csv") {
         true

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod clean;
 pub mod error;
+pub mod extract;
 pub mod features;
 pub mod grids;
 pub mod health;

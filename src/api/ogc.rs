@@ -8,14 +8,15 @@
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use geo::{BoundingRect, Intersects, Rect, coord};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::{ApiError, query_pairs};
+use super::error::ApiError;
+use super::extract::Params;
 use super::tiles::base_url;
 use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
@@ -44,61 +45,53 @@ enum Format {
     Html,
 }
 
-/// A query string checked against the parameters one endpoint accepts.
-struct Query {
-    pairs: Vec<(String, String)>,
+/// The query parameter of every OGC page but the items.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FormatParams {
+    /// json or html (else the `Accept` header decides).
+    #[param(value_type = Option<super::openapi::params::OgcFormat>)]
+    f: Option<String>,
 }
 
-impl Query {
-    fn parse(raw: Option<String>, allowed: &[&str]) -> Result<Query, ApiError> {
-        let pairs = query_pairs(raw)?;
-        for (k, _) in &pairs {
-            if k != "f" && !allowed.contains(&k.as_str()) {
-                let mut names = vec!["f"];
-                names.extend_from_slice(allowed);
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!(
-                        "unknown query parameter {k:?} (accepted: {})",
-                        names.join(", ")
-                    ),
-                ));
-            }
-        }
-        for name in std::iter::once("f").chain(allowed.iter().copied()) {
-            if pairs.iter().filter(|(k, _)| k == name).count() > 1 {
-                return Err(ApiError::bad_request(
-                    "invalid_parameter",
-                    format!("query parameter {name:?} given more than once"),
-                ));
-            }
-        }
-        Ok(Query { pairs })
-    }
+/// The query parameters of a collection's items.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ItemsParams {
+    /// json (GeoJSON) or html (else the `Accept` header decides).
+    #[param(value_type = Option<super::openapi::params::OgcFormat>)]
+    f: Option<String>,
+    /// west,south,east,north in CRS84.
+    bbox: Option<String>,
+    /// 1 to 10000, default 10.
+    #[param(value_type = Option<usize>, minimum = 1, maximum = 10000)]
+    limit: Option<String>,
+    /// Features to skip, default 0.
+    #[param(value_type = Option<usize>)]
+    offset: Option<String>,
+    /// Accepted and ignored: features have no time.
+    #[allow(dead_code)] // read only to be accepted
+    datetime: Option<String>,
+}
 
-    fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn format(&self, headers: &HeaderMap) -> Result<Format, ApiError> {
-        match self.get("f") {
-            Some("json" | "geojson") => Ok(Format::Json),
-            Some("html") => Ok(Format::Html),
-            Some(other) => Err(ApiError::bad_request(
-                "invalid_parameter",
-                format!("f must be json or html, got {other:?}"),
-            )),
-            None => {
-                let accept = headers
-                    .get(header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                let html = accept.contains(HTML) && !accept.contains("json");
-                Ok(if html { Format::Html } else { Format::Json })
-            }
+/// The representation asked for: `?f=` first, else the `Accept` header.
+fn format(f: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
+    match f {
+        Some("json" | "geojson") => Ok(Format::Json),
+        Some("html") => Ok(Format::Html),
+        Some(other) => Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("f must be json or html, got {other:?}"),
+        )),
+        None => {
+            let accept = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let html = accept.contains(HTML) && !accept.contains("json");
+            Ok(if html { Format::Html } else { Format::Json })
         }
     }
 }
@@ -131,14 +124,13 @@ fn layer_of(id: &str) -> Result<Layer, ApiError> {
 
 /// The landing page.
 #[utoipa::path(get, path = "/ogc", tag = "ogc",
-    params(("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json or html")),
+    params(FormatParams),
     responses((status = 200, description = "Landing page with links to the API, conformance and collections")))]
 pub async fn get_landing(
-    RawQuery(raw): RawQuery,
+    Params(q): Params<FormatParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(raw, &[])?;
-    let f = q.format(&headers)?;
+    let f = format(q.f.as_deref(), &headers)?;
     let base = base_url(&headers);
     let mut links = self_links(&format!("{base}/ogc"), f, JSON);
     links.extend([
@@ -177,14 +169,13 @@ pub async fn get_landing(
 
 /// The conformance classes.
 #[utoipa::path(get, path = "/ogc/conformance", tag = "ogc",
-    params(("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json or html")),
+    params(FormatParams),
     responses((status = 200, description = "Conformance classes")))]
 pub async fn get_conformance(
-    RawQuery(raw): RawQuery,
+    Params(q): Params<FormatParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(raw, &[])?;
-    let f = q.format(&headers)?;
+    let f = format(q.f.as_deref(), &headers)?;
     Ok(respond(
         f,
         json!({"conformsTo": CONFORMANCE}),
@@ -231,15 +222,14 @@ fn collection(snapshot: &Snapshot, layer: Layer, base: &str) -> Value {
 
 /// Every collection: one per layer.
 #[utoipa::path(get, path = "/ogc/collections", tag = "ogc",
-    params(("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json or html")),
+    params(FormatParams),
     responses((status = 200, description = "One collection per layer")))]
 pub async fn get_collections(
     State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<FormatParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(raw, &[])?;
-    let f = q.format(&headers)?;
+    let f = format(q.f.as_deref(), &headers)?;
     let base = base_url(&headers);
     let snapshot = state.snapshot.current();
     let collections: Vec<Value> = Layer::ALL
@@ -256,18 +246,17 @@ pub async fn get_collections(
 /// One collection.
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}", tag = "ogc",
     params(("collectionId" = String, Path, description = "A layer id"),
-           ("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json or html")),
+           FormatParams),
     responses((status = 200, description = "The collection"), (status = 404, description = "No such layer", body = super::error::ErrorResponse)))]
 pub async fn get_collection(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<FormatParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path(id) = path?;
     let layer = layer_of(&id)?;
-    let q = Query::parse(raw, &[])?;
-    let f = q.format(&headers)?;
+    let f = format(q.f.as_deref(), &headers)?;
     let doc = collection(&state.snapshot.current(), layer, &base_url(&headers));
     Ok(respond(f, doc, JSON, layer.name_zh()))
 }
@@ -338,32 +327,29 @@ fn feature_json(f: &Feature) -> Value {
 /// The features of a collection, paged.
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items", tag = "ogc",
     params(("collectionId" = String, Path, description = "A layer id"),
-           ("bbox" = Option<String>, Query, description = "west,south,east,north in CRS84"),
-           ("limit" = Option<usize>, Query, description = "1 to 10000, default 10"),
-           ("offset" = Option<usize>, Query, description = "features to skip, default 0"),
-           ("datetime" = Option<String>, Query, description = "accepted and ignored: features have no time"),
-           ("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json (GeoJSON) or html")),
+           ItemsParams),
     responses((status = 200, description = "A GeoJSON FeatureCollection with numberMatched, numberReturned and paging links", content_type = "application/geo+json"),
               (status = 400, description = "Bad bbox, limit, offset or an unknown parameter", body = super::error::ErrorResponse),
               (status = 404, description = "No such collection", body = super::error::ErrorResponse)))]
 pub async fn get_items(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<ItemsParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path(id) = path?;
     let layer = layer_of(&id)?;
-    let q = Query::parse(raw, &["bbox", "limit", "offset", "datetime"])?;
-    let f = q.format(&headers)?;
-    let bbox = q.get("bbox").map(parse_bbox).transpose()?;
+    let f = format(q.f.as_deref(), &headers)?;
+    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let limit = q
-        .get("limit")
+        .limit
+        .as_deref()
         .map(|v| parse_count("limit", v, 1, MAX_LIMIT))
         .transpose()?
         .unwrap_or(DEFAULT_LIMIT);
     let offset = q
-        .get("offset")
+        .offset
+        .as_deref()
         .map(|v| parse_count("offset", v, 0, usize::MAX))
         .transpose()?
         .unwrap_or(0);
@@ -442,19 +428,18 @@ pub async fn get_items(
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items/{featureId}", tag = "ogc",
     params(("collectionId" = String, Path, description = "A layer id"),
            ("featureId" = String, Path, description = "The feature's code"),
-           ("f" = Option<super::openapi::params::OgcFormat>, Query, description = "json (GeoJSON) or html")),
+           FormatParams),
     responses((status = 200, description = "A GeoJSON Feature", content_type = "application/geo+json"),
               (status = 404, description = "No such collection or feature", body = super::error::ErrorResponse)))]
 pub async fn get_item(
     State(state): State<AppState>,
     path: Result<Path<(String, String)>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(q): Params<FormatParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path((id, code)) = path?;
     let layer = layer_of(&id)?;
-    let q = Query::parse(raw, &[])?;
-    let f = q.format(&headers)?;
+    let f = format(q.f.as_deref(), &headers)?;
     let snapshot = state.snapshot.current();
     let feature = snapshot
         .find(layer, &code)
@@ -576,9 +561,10 @@ mod tests {
 
     #[test]
     fn unknown_and_repeated_parameters_are_refused() {
-        assert!(Query::parse(Some("f=json".into()), &[]).is_ok());
-        assert!(Query::parse(Some("foo=1".into()), &[]).is_err());
-        assert!(Query::parse(Some("limit=1&limit=2".into()), &["limit"]).is_err());
+        use super::super::extract::parse;
+        assert!(parse::<FormatParams>("f=json").is_ok());
+        assert!(parse::<FormatParams>("foo=1").is_err());
+        assert!(parse::<ItemsParams>("limit=1&limit=2").is_err());
     }
 
     #[test]

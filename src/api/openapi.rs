@@ -44,13 +44,15 @@ pub mod params {
         Bd09,
     }
 
-    /// A moment: a date (the end of that day, UTC) or an RFC 3339 time.
+    /// A moment: a date (the end of that day, UTC) or an RFC 3339 time. Described as one of the
+    /// two formats rather than a pattern, so that a client (or a fuzzer) that honours the
+    /// document never sends a date that does not exist, such as `2024-02-31`.
     #[derive(Serialize, ToSchema)]
-    #[schema(
-        value_type = String,
-        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
-    )]
-    pub struct AsOf(pub String);
+    #[serde(untagged)]
+    pub enum AsOf {
+        Date(chrono::NaiveDate),
+        Time(chrono::DateTime<chrono::Utc>),
+    }
 
     /// The areal layers with a code scheme.
     #[derive(Serialize, ToSchema)]

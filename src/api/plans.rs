@@ -21,19 +21,19 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::auth::require;
-use super::error::{ApiError, ErrorResponse, query_pairs};
-use crate::auth::{Principal, Role};
-use crate::edit::{self, EditOptions, preview};
+use super::error::{ApiError, ErrorResponse};
+use super::extract::{Params, Planner};
+use crate::auth::Principal;
+use crate::edit::{EditOptions, preview, service};
 use crate::model::{Change, ChangeSet, Feature};
 use crate::snapshot::Snapshot;
 use crate::store::{PlanEdit, PlanInfo, PlanStatus, PlanStore};
@@ -264,10 +264,9 @@ pub struct NewPlan {
               (status = 403, description = "not a planner", body = ErrorResponse)))]
 pub async fn post_plan(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Planner(who): Planner,
     body: Result<Json<NewPlan>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let Json(body) = body.map_err(|e| {
         ApiError::bad_request("invalid_body", format!("expected {{\"name\": text}}: {e}"))
     })?;
@@ -295,9 +294,8 @@ pub(super) fn plan_name(name: &str) -> Result<&str, ApiError> {
               (status = 403, description = "not a planner", body = ErrorResponse)))]
 pub async fn get_plans(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Planner,
 ) -> Result<Json<Vec<PlanInfo>>, ApiError> {
-    require(&state, &headers, Role::Planner).await?;
     Ok(Json(plans(&state)?.plans().await?))
 }
 
@@ -308,10 +306,9 @@ pub async fn get_plans(
               (status = 404, description = "no such plan", body = ErrorResponse)))]
 pub async fn get_plan(
     State(state): State<AppState>,
+    _: Planner,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    headers: HeaderMap,
 ) -> Result<Json<PlanBody>, ApiError> {
-    require(&state, &headers, Role::Planner).await?;
     let id = id_of(path)?;
     let plan = plan_of(&state, id).await?;
     Ok(Json(plan_body(&state, plan).await?))
@@ -336,10 +333,9 @@ pub struct PlanPreview {
               (status = 409, description = "the plan is closed", body = ErrorResponse)))]
 pub async fn get_preview(
     State(state): State<AppState>,
+    _: Planner,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    headers: HeaderMap,
 ) -> Result<Json<PlanPreview>, ApiError> {
-    require(&state, &headers, Role::Planner).await?;
     let id = id_of(path)?;
     let plan = open_plan(&state, id).await?;
     let changes = changes_of(plans(&state)?.plan_edits(id).await?);
@@ -365,10 +361,18 @@ pub struct ApplyPlan {
     pub message: Option<String>,
 }
 
+/// The query parameters of applying a plan.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ApplyParams {
+    /// Accept overlaps with sibling party grids.
+    allow_overlap: Option<bool>,
+}
+
 /// Apply the plan in one transaction.
 #[utoipa::path(post, path = "/v1/plans/{id}/apply", tag = "plans",
-    params(("id" = i64, Path, description = "The plan's id"),
-           ("allow_overlap" = Option<bool>, Query, description = "accept overlaps with sibling party grids")),
+    params(("id" = i64, Path, description = "The plan's id"), ApplyParams),
     request_body = ApplyPlan,
     responses((status = 200, description = "applied; the closed plan", body = PlanBody),
               (status = 404, description = "no such plan", body = ErrorResponse),
@@ -376,25 +380,12 @@ pub struct ApplyPlan {
               (status = 422, description = "the planned map breaks a rule (details.reasons)", body = ErrorResponse)))]
 pub async fn post_apply(
     State(state): State<AppState>,
+    Planner(who): Planner,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    RawQuery(raw): RawQuery,
-    headers: HeaderMap,
+    Params(q): Params<ApplyParams>,
     body: Bytes,
 ) -> Result<Json<PlanBody>, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let id = id_of(path)?;
-    let mut allow_overlap = false;
-    for (k, v) in query_pairs(raw)? {
-        match k.as_str() {
-            "allow_overlap" => allow_overlap = super::features::flag(&k, &v)?,
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown query parameter {other:?} (expected allow_overlap)"),
-                ));
-            }
-        }
-    }
     let body: ApplyPlan = if body.iter().all(u8::is_ascii_whitespace) {
         ApplyPlan::default()
     } else {
@@ -428,25 +419,27 @@ pub async fn post_apply(
     let view = view(&state, id).await?;
     let opts = EditOptions {
         tolerance_m: state.edit.tolerance_m,
-        allow_overlap,
+        allow_overlap: q.allow_overlap.unwrap_or(false),
     };
-    let reasons: Vec<String> = changes
+    let drafts: Vec<_> = changes
         .iter()
         .filter_map(|c| match c {
-            Change::Upsert { draft, .. } => Some(draft),
+            Change::Upsert { draft, .. } => Some(draft.clone()),
             Change::Delete { .. } => None,
         })
-        .flat_map(|d| edit::check(&view, d, &[], opts).reasons)
         .collect();
-    if !reasons.is_empty() {
-        return Err(ApiError::Unprocessable {
-            message: format!(
-                "plan {id} breaks {} rule(s); nothing was written",
-                reasons.len()
-            ),
-            reasons,
-        });
-    }
+    service::check(view, drafts, vec![], opts)
+        .await
+        .map_err(|e| match e {
+            service::EditError::Refused(reasons) => ApiError::Unprocessable {
+                message: format!(
+                    "plan {id} breaks {} rule(s); nothing was written",
+                    reasons.len()
+                ),
+                reasons,
+            },
+            e => e.into(),
+        })?;
     let message = body
         .message
         .filter(|m| !m.trim().is_empty())
@@ -485,10 +478,9 @@ pub async fn post_apply(
               (status = 409, description = "the plan is closed already", body = ErrorResponse)))]
 pub async fn delete_plan(
     State(state): State<AppState>,
+    Planner(who): Planner,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-    headers: HeaderMap,
 ) -> Result<Json<PlanBody>, ApiError> {
-    let who = require(&state, &headers, Role::Planner).await?;
     let id = id_of(path)?;
     open_plan(&state, id).await?;
     if !plans(&state)?

@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::error::{ApiError, query_pairs};
+use super::error::ApiError;
+use super::extract::Params;
 use crate::coverage::asof::parse_as_of;
 use crate::coverage::render::{Format, UnknownFormat, render};
 use crate::coverage::{self, CoverageError, CoverageOptions, CoverageReport};
@@ -104,7 +105,15 @@ pub async fn make_report(
     cache.get_or_build(key, make(snapshot, options)).await
 }
 
-fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
+/// The number `text` of parameter `field`, or `default` without one.
+fn number<T: std::str::FromStr>(
+    field: &str,
+    text: Option<String>,
+    default: T,
+) -> Result<T, ApiError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
     text.trim().parse().map_err(|_| {
         ApiError::bad_request(
             "invalid_parameter",
@@ -113,18 +122,35 @@ fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
     })
 }
 
+/// The query parameters of the coverage report (numbers read as text and checked by the handler).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageParams {
+    /// json (default), geojson, csv or html.
+    #[param(value_type = Option<super::openapi::params::ReportFormat>)]
+    format: Option<String>,
+    /// Only this community (12-digit code).
+    community: Option<String>,
+    /// The data as it stood at this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time.
+    #[param(value_type = Option<super::openapi::params::AsOf>)]
+    as_of: Option<String>,
+    /// Gaps and overlaps narrower than this many metres are slivers (default 0.5).
+    #[param(value_type = Option<f64>)]
+    sliver_width: Option<String>,
+    /// Fewer households per party grid is `under` (default 300).
+    #[param(value_type = Option<u64>)]
+    households_min: Option<String>,
+    /// More households per party grid is `over` (default 500).
+    #[param(value_type = Option<u64>)]
+    households_max: Option<String>,
+}
+
 /// `GET /v1/reports/coverage`
 #[utoipa::path(
     get,
     path = "/v1/reports/coverage",
-    params(
-        ("format" = Option<super::openapi::params::ReportFormat>, Query, description = "json (default), geojson, csv or html"),
-        ("community" = Option<String>, Query, description = "Only this community (12-digit code)"),
-        ("as_of" = Option<super::openapi::params::AsOf>, Query, description = "The data as it stood at this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time"),
-        ("sliver_width" = Option<f64>, Query, description = "Gaps and overlaps narrower than this many metres are slivers (default 0.5)"),
-        ("households_min" = Option<u64>, Query, description = "Fewer households per party grid is `under` (default 300)"),
-        ("households_max" = Option<u64>, Query, description = "More households per party grid is `over` (default 500)"),
-    ),
+    params(CoverageParams),
     responses(
         (status = 200, description = "The report; GeoJSON, CSV and HTML when `format` asks", body = CoverageReport),
         (status = 400, description = "An unknown, repeated or malformed parameter", body = super::error::ErrorResponse),
@@ -133,42 +159,23 @@ fn parse<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, ApiError> {
 )]
 pub async fn get_coverage_report(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Params(q): Params<CoverageParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query)?;
-    let mut options = CoverageOptions::default();
-    let mut format = Format::default();
-    let mut as_of = None;
-    let mut seen: Vec<&str> = Vec::new();
-    for (k, v) in &pairs {
-        if seen.contains(&k.as_str()) {
-            return Err(ApiError::bad_request(
-                "duplicate_parameter",
-                format!("query parameter {k:?} given twice"),
-            ));
-        }
-        seen.push(k);
-        match k.as_str() {
-            "format" => {
-                format = v.parse().map_err(|e: UnknownFormat| {
-                    ApiError::bad_request("invalid_parameter", e.to_string())
-                })?
-            }
-            "community" => options.community = Some(v.clone()),
-            "as_of" => as_of = Some(v.clone()),
-            "sliver_width" => options.sliver_width_m = parse(k, v)?,
-            "households_min" => options.households_min = parse(k, v)?,
-            "households_max" => options.households_max = parse(k, v)?,
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!(
-                        "unknown query parameter {other:?} (expected format, community, as_of, sliver_width, households_min, households_max)"
-                    ),
-                ));
-            }
-        }
-    }
+    let format = match &q.format {
+        None => Format::default(),
+        Some(v) => v.parse().map_err(|e: UnknownFormat| {
+            ApiError::bad_request("invalid_parameter", e.to_string())
+        })?,
+    };
+    let defaults = CoverageOptions::default();
+    let options = CoverageOptions {
+        community: q.community,
+        sliver_width_m: number("sliver_width", q.sliver_width, defaults.sliver_width_m)?,
+        households_min: number("households_min", q.households_min, defaults.households_min)?,
+        households_max: number("households_max", q.households_max, defaults.households_max)?,
+        ..defaults
+    };
+    let as_of = q.as_of;
     let report = make_report(
         state.store.as_ref(),
         state.snapshot.current(),

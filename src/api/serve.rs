@@ -43,7 +43,7 @@ pub async fn serve(
     let mut tasks = tokio::task::JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 // Out of file descriptors and the like: wait a moment rather than spin.
@@ -59,6 +59,12 @@ pub async fn serve(
         let app = app.clone();
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
+            // The peer's address for the handlers (sign-in limits per address), as axum's
+            // `into_make_service_with_connect_info` would give it.
+            let app = tower::ServiceExt::map_request(app, move |mut r: hyper::Request<hyper::body::Incoming>| {
+                r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                r
+            });
             let service = TowerToHyperService::new(app);
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

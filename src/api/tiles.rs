@@ -10,13 +10,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
-use super::error::{ApiError, query_pairs};
+use super::error::ApiError;
+use super::extract::Params;
 use crate::tiles::cache::EncodedTile;
 use crate::tiles::{self, TileId, style};
 
@@ -77,6 +78,18 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The query parameters of a tile.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TileParams {
+    /// The map as it stood then (YYYY-MM-DD, end of day UTC, or RFC 3339).
+    #[param(value_type = Option<super::openapi::params::AsOf>)]
+    as_of: Option<String>,
+    /// The map as this plan would leave it (needs a planner; not cached).
+    plan: Option<i64>,
+}
+
 /// One vector tile of the current data.
 #[utoipa::path(
     get,
@@ -85,8 +98,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         ("z" = u32, Path, description = "Zoom, 0 to 22"),
         ("x" = u32, Path, description = "Column, 0 to 2^z - 1"),
         ("y" = u32, Path, description = "Row from the north, 0 to 2^z - 1"),
-        ("as_of" = Option<super::openapi::params::AsOf>, Query, description = "the map as it stood then (YYYY-MM-DD, end of day UTC, or RFC 3339)"),
-        ("plan" = Option<i64>, Query, description = "the map as this plan would leave it (needs a planner; not cached)"),
+        TileParams,
     ),
     responses(
         (status = 200, description = "MVT 2.1; empty body when nothing meets the tile", content_type = "application/vnd.mapbox-vector-tile"),
@@ -99,24 +111,11 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 pub async fn get_tile(
     State(state): State<AppState>,
     path: Result<Path<(String, String, String)>, PathRejection>,
-    RawQuery(raw): RawQuery,
+    Params(TileParams { as_of, plan }): Params<TileParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let Path((z, x, y)) = path?;
     let t = parse_tile(&z, &x, &y)?;
-    let (mut as_of, mut plan) = (None, None);
-    for (k, v) in query_pairs(raw)? {
-        match k.as_str() {
-            "as_of" => as_of = Some(v),
-            "plan" => plan = Some(super::features::plan_id(&v)?),
-            other => {
-                return Err(ApiError::bad_request(
-                    "unknown_parameter",
-                    format!("unknown query parameter {other:?} (expected as_of, plan)"),
-                ));
-            }
-        }
-    }
     if let Some(id) = plan {
         // A plan's tiles share the live data version, so they are neither cached nor tagged.
         if as_of.is_some() {

@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 /// Failed sign-ins of one name that lock it for the rest of the window.
 pub const MAX_FAILURES: u32 = 5;
+/// Failed sign-ins from one client address (of any names) that lock the address for the rest of
+/// the window: guessing across many names, which the per-name lock alone would let through. Higher
+/// than per name because an office behind one NAT address shares it.
+pub const MAX_ADDRESS_FAILURES: u32 = 30;
 /// How long failures are remembered.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Names remembered at most (older entries are dropped first when full).
@@ -48,21 +52,37 @@ impl Default for SignInGuard {
     }
 }
 
+/// The key of an address among the names (a name cannot start with a NUL).
+fn address_key(addr: std::net::IpAddr) -> String {
+    format!("\0{addr}")
+}
+
 impl SignInGuard {
-    /// May `name` try to sign in now?
-    pub fn check(&self, name: &str) -> Result<(), Refusal> {
+    /// May `name` try to sign in now from `addr`?
+    pub fn check(&self, name: &str, addr: Option<std::net::IpAddr>) -> Result<(), Refusal> {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match failures.get(name) {
-            Some(&(n, since)) if n >= MAX_FAILURES && since.elapsed() < WINDOW => {
-                Err(Refusal::Locked(WINDOW - since.elapsed()))
+        let locked = |key: &str, max: u32| match failures.get(key) {
+            Some(&(n, since)) if n >= max && since.elapsed() < WINDOW => {
+                Some(Refusal::Locked(WINDOW - since.elapsed()))
             }
-            _ => Ok(()),
+            _ => None,
+        };
+        if let Some(r) = addr.and_then(|a| locked(&address_key(a), MAX_ADDRESS_FAILURES)) {
+            return Err(r);
         }
+        locked(name, MAX_FAILURES).map_or(Ok(()), Err)
     }
 
-    /// A failed sign-in of `name` (known or not: unknown names are counted the same way, so
-    /// the answers say nothing about which names exist).
-    pub fn failed(&self, name: &str) {
+    /// A failed sign-in of `name` from `addr` (known or not: unknown names are counted the same
+    /// way, so the answers say nothing about which names exist).
+    pub fn failed(&self, name: &str, addr: Option<std::net::IpAddr>) {
+        if let Some(a) = addr {
+            self.count(&address_key(a));
+        }
+        self.count(name);
+    }
+
+    fn count(&self, name: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if failures.len() >= MAX_TRACKED && !failures.contains_key(name) {
             failures.retain(|_, (_, since)| since.elapsed() < WINDOW);
@@ -116,21 +136,38 @@ mod tests {
     fn a_name_is_locked_after_repeated_failures_and_others_are_not() {
         let g = SignInGuard::default();
         for _ in 0..MAX_FAILURES - 1 {
-            g.failed("planner-1");
+            g.failed("planner-1", None);
         }
-        assert!(g.check("planner-1").is_ok());
-        g.failed("planner-1");
-        assert!(matches!(g.check("planner-1"), Err(Refusal::Locked(d)) if d <= WINDOW));
-        assert!(g.check("planner-2").is_ok());
+        assert!(g.check("planner-1", None).is_ok());
+        g.failed("planner-1", None);
+        assert!(matches!(g.check("planner-1", None), Err(Refusal::Locked(d)) if d <= WINDOW));
+        assert!(g.check("planner-2", None).is_ok());
         g.succeeded("planner-1");
-        assert!(g.check("planner-1").is_ok());
+        assert!(g.check("planner-1", None).is_ok());
+    }
+
+    #[test]
+    fn an_address_guessing_across_names_is_locked_and_others_are_not() {
+        let g = SignInGuard::default();
+        let guesser: std::net::IpAddr = "10.0.0.7".parse().unwrap();
+        let colleague: std::net::IpAddr = "10.0.0.8".parse().unwrap();
+        // A different name each time: no name reaches its own limit.
+        for i in 0..MAX_ADDRESS_FAILURES {
+            assert!(g.check(&format!("n{i}"), Some(guesser)).is_ok());
+            g.failed(&format!("n{i}"), Some(guesser));
+        }
+        assert!(matches!(
+            g.check("anyone", Some(guesser)),
+            Err(Refusal::Locked(_))
+        ));
+        assert!(g.check("anyone", Some(colleague)).is_ok());
     }
 
     #[test]
     fn the_memory_of_failures_is_bounded() {
         let g = SignInGuard::default();
         for i in 0..MAX_TRACKED + 100 {
-            g.failed(&format!("name-{i}"));
+            g.failed(&format!("name-{i}"), None);
         }
         assert!(g.failures.lock().unwrap().len() <= MAX_TRACKED);
     }

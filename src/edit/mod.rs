@@ -16,6 +16,7 @@
 
 pub mod clean;
 pub mod preview;
+pub mod service;
 pub mod topology;
 
 use geo::{BooleanOps, Geometry, MultiPolygon};

@@ -364,6 +364,9 @@ pub struct CommitSummary {
     /// Upserts whose content equalled the stored feature: no new version, no revision.
     pub unchanged: usize,
     pub deleted: usize,
+    /// The version each created or updated feature has now, in the order of the changes, so
+    /// that a writer can answer from its own commit (unchanged upserts keep theirs).
+    pub versions: Vec<(FeatureKey, i64)>,
 }
 
 #[cfg(test)]

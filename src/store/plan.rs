@@ -144,6 +144,11 @@ impl Plan {
             updated: count(Action::Update),
             unchanged: self.unchanged,
             deleted: count(Action::Delete),
+            versions: self
+                .steps
+                .iter()
+                .filter_map(|s| Some((s.key.clone(), s.new.as_ref()?.version)))
+                .collect(),
         }
     }
 }
@@ -350,7 +355,8 @@ mod tests {
                 created: 1,
                 updated: 1,
                 unchanged: 1,
-                deleted: 1
+                deleted: 1,
+                versions: vec![(draft("1", "").key(), 1), (draft("2", "").key(), 4)],
             }
         );
     }
