@@ -554,6 +554,7 @@ async fn refusals_are_json_and_change_nothing(store: Arc<dyn Store>) {
             StatusCode::BAD_REQUEST,
             "invalid_feature",
         ),
+        // A body naming another code is well-formed but contradicts the path: a rule (422).
         (
             req(
                 "PUT",
@@ -562,8 +563,8 @@ async fn refusals_are_json_and_change_nothing(store: Arc<dyn Store>) {
                 Some("\"1\""),
                 Some(grid_body(GRID2, "x", rect_json(113.6, 34.7, 113.65, 34.8))),
             ),
-            StatusCode::BAD_REQUEST,
-            "invalid_feature",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_edit",
         ),
         (
             req(

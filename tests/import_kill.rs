@@ -2,11 +2,26 @@
 //!
 //! The test imports a small file, then starts a large import and kills the process with SIGKILL
 //! at several moments while it parses, validates and writes, and checks after each kill that the
-//! export is byte-identical to the one before.
+//! export is byte-identical to the one before. The first kill is sent the moment the import's
+//! write transaction is seen open from outside (tests/common/txprobe.rs), so at least one kill
+//! surely lands inside the transaction rather than before or after it.
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use common::cli::{ScratchDb, write_shops};
+use common::txprobe;
+
+/// How the test sees the import's write transaction open.
+enum Probe {
+    /// The GeoPackage's `-shm` file.
+    Gpkg(PathBuf),
+    /// The PostgreSQL server's URL and the database.
+    Postgis(String, String),
+}
 
 const BIG: usize = 60_000;
 
@@ -28,26 +43,6 @@ fn export(store_args: &[String]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn write_points(path: &Path, n: usize, name: &str) {
-    let features: Vec<String> = (0..n)
-        .map(|i| {
-            let lon = 113.6 + (i % 300) as f64 * 1e-4;
-            let lat = 34.7 + (i / 300) as f64 * 1e-4;
-            format!(
-                r#"{{"type":"Feature","properties":{{"layer":"shop","code":"S{i:06}","name":"{name}{i}号商铺"}},"geometry":{{"type":"Point","coordinates":[{lon},{lat}]}}}}"#
-            )
-        })
-        .collect();
-    std::fs::write(
-        path,
-        format!(
-            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
-            features.join(",")
-        ),
-    )
-    .unwrap();
-}
-
 /// The export holds the big file exactly: every new feature, none of the initial names left.
 fn assert_whole_import(export: &str, delay_ms: u64) {
     let new_features = export.matches("号商铺").count();
@@ -58,12 +53,69 @@ fn assert_whole_import(export: &str, delay_ms: u64) {
     );
 }
 
-fn killed_imports_change_nothing(store_args: Vec<String>) {
+/// Start the big import and SIGKILL it as soon as its write transaction is open; panics when none
+/// is seen within a minute. On PostGIS, also asks the server how that transaction ended.
+fn kill_inside_the_transaction(store_args: &[String], big: &Path, probe: &Probe) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pool = match probe {
+        Probe::Postgis(url, _) => Some(rt.block_on(sqlx::PgPool::connect(url)).unwrap()),
+        Probe::Gpkg(_) => None,
+    };
+    let mut child = gridmap(store_args)
+        .arg("import")
+        .arg(big)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let until = started + Duration::from_secs(60);
+    let xid = loop {
+        let open = match (probe, &pool) {
+            // The write lock alone could be the brief one taken when the store is opened: the
+            // import's transaction is the one that has spilled megabytes into the `-wal` file
+            // (emptied when the store was last opened).
+            (Probe::Gpkg(shm), _) => (txprobe::sqlite_writer(shm, child.id())
+                && std::fs::metadata(shm.with_extension("gpkg-wal")).map_or(0, |m| m.len())
+                    > 1 << 20)
+                .then_some(0),
+            (Probe::Postgis(_, db), Some(pool)) => rt.block_on(txprobe::open_pg_writer(pool, db)),
+            (Probe::Postgis(..), None) => unreachable!(),
+        };
+        if let Some(xid) = open {
+            break xid;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import ended before its transaction was seen open"
+        );
+        assert!(
+            Instant::now() < until,
+            "no write transaction seen in a minute"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    eprintln!(
+        "killed the import inside its transaction, {:.2?} after it started",
+        started.elapsed()
+    );
+    if let Some(pool) = &pool {
+        let outcome = rt.block_on(txprobe::pg_xact_outcome(pool, xid));
+        assert_eq!(
+            outcome, "aborted",
+            "the import's transaction was not rolled back"
+        );
+    }
+}
+
+fn killed_imports_change_nothing(store_args: Vec<String>, probe: Probe) {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small.geojson");
     let big = dir.path().join("big.geojson");
-    write_points(&small, 10, "初始");
-    write_points(&big, BIG, "新");
+    write_shops(&small, 0, 10, "初始");
+    write_shops(&big, 0, BIG, "新");
     let status = gridmap(&store_args)
         .arg("import")
         .arg(&small)
@@ -72,6 +124,14 @@ fn killed_imports_change_nothing(store_args: Vec<String>) {
     assert!(status.success());
     let before = export(&store_args);
     assert!(before.contains("初始3号商铺"));
+
+    // A 60,000-feature commit takes long enough that the kill lands before it ends; the store
+    // then shows whether it did.
+    kill_inside_the_transaction(&store_args, &big, &probe);
+    assert!(
+        export(&store_args) == before,
+        "a kill inside the import's transaction left a change"
+    );
 
     let mut completed = false;
     for delay_ms in [50u64, 200, 500, 900, 1400, 2000, 3000] {
@@ -115,24 +175,17 @@ fn killed_imports_change_nothing(store_args: Vec<String>) {
 #[test]
 fn geopackage_survives_a_killed_import() {
     let dir = tempfile::tempdir().unwrap();
-    killed_imports_change_nothing(vec!["--data".into(), dir.path().display().to_string()]);
+    killed_imports_change_nothing(
+        vec!["--data".into(), dir.path().display().to_string()],
+        Probe::Gpkg(dir.path().join("gridmap.gpkg-shm")),
+    );
 }
 
 #[test]
 fn postgis_survives_a_killed_import() {
-    let url = std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL must name a PostgreSQL server for the PostGIS tests");
-    let db = format!("gridmap_kill_{}", std::process::id());
-    let psql = |sql: &str| {
-        let ok = Command::new("psql")
-            .args([url.as_str(), "-qAtc", sql])
-            .status()
-            .unwrap();
-        assert!(ok.success(), "psql {sql}");
-    };
-    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-    psql(&format!("CREATE DATABASE {db}"));
-    let (base, _) = url.rsplit_once('/').unwrap();
-    killed_imports_change_nothing(vec!["--database-url".into(), format!("{base}/{db}")]);
-    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    let db = ScratchDb::new("gridmap_kill");
+    killed_imports_change_nothing(
+        vec!["--database-url".into(), db.url.clone()],
+        Probe::Postgis(db.admin_url.clone(), db.name.clone()),
+    );
 }

@@ -29,14 +29,17 @@ use crate::model::Layer;
 #[serde(default, deny_unknown_fields)]
 pub struct CleanRequest {
     /// Only this community (default: every one).
+    #[schema(pattern = "^[0-9]{12}$")]
     pub community: Option<String>,
     /// Also give real gaps to the neighbour with the longest border.
     pub fill_gaps: bool,
     /// Gaps and overlaps narrower than this (m) are slivers; default 0.5.
+    #[schema(minimum = 0, maximum = 10)]
     pub sliver_width_m: Option<f64>,
     /// Answer what would change; stage no plan.
     pub dry_run: bool,
     /// The plan's name (default "clean COMMUNITY" or "clean every community").
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
 }
 

@@ -229,9 +229,15 @@ pub struct ErrorResponse {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, _, _) = self.parts();
+        // parts() logs internal failures: called once per answer, so each is logged once.
+        let (status, code, message, details) = self.parts();
         metrics::counter!("gridmap_rejected_total", "code" => code).increment(1);
-        let mut response = (status, Json(ErrorResponse { error: self.body() })).into_response();
+        let body = ErrorBody {
+            code: code.into(),
+            message,
+            details,
+        };
+        let mut response = (status, Json(ErrorResponse { error: body })).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE && code == "store_unavailable" {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

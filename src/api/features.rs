@@ -224,10 +224,15 @@ fn parse_input(layer: Layer, path_code: Option<&str>, body: &[u8]) -> Result<Inp
             ))),
         }
     };
+    // Well-formed but contradicting the path: a rule broken, not a format (422).
+    let contradicts = |m: String| ApiError::Unprocessable {
+        message: m.clone(),
+        reasons: vec![m],
+    };
     if let Some(l) = text(&mut props, "layer")?
         && l != layer.id()
     {
-        return Err(bad(format!(
+        return Err(contradicts(format!(
             "properties.layer is {l:?} but the path names {layer}"
         )));
     }
@@ -235,7 +240,7 @@ fn parse_input(layer: Layer, path_code: Option<&str>, body: &[u8]) -> Result<Inp
     let code = text(&mut props, "code")?;
     let code = match (path_code, code) {
         (Some(p), Some(c)) if p != c => {
-            return Err(bad(format!(
+            return Err(contradicts(format!(
                 "properties.code is {c:?} but the path names {p:?}; a code cannot be changed"
             )));
         }
@@ -396,12 +401,13 @@ pub async fn get_feature(
 #[utoipa::path(post, path = "/v1/features/{layer}", tag = "editing",
     params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            EditParams),
-    request_body(content = Object, content_type = "application/geo+json"),
+    request_body(content = super::schemas::NewFeature, content_type = "application/geo+json"),
     responses((status = 201, description = "created; Location and ETag set", content_type = "application/geo+json"),
               (status = 400, description = "not a readable feature", body = ErrorResponse),
               (status = 401, description = "no credentials", body = ErrorResponse),
               (status = 403, description = "not a planner", body = ErrorResponse),
-              (status = 409, description = "the code exists", body = ErrorResponse),
+              (status = 404, description = "no such layer, or no such open plan", body = ErrorResponse),
+              (status = 409, description = "the code exists, or the plan is closed", body = ErrorResponse),
               (status = 422, description = "breaks a rule; details.reasons lists them", body = ErrorResponse)))]
 pub async fn post_feature(
     State(state): State<AppState>,
@@ -452,9 +458,9 @@ pub async fn post_feature(
 #[utoipa::path(put, path = "/v1/features/{layer}/{code}", tag = "editing",
     params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
-           ("If-Match" = String, Header, description = "the ETag (version) the edit is based on"),
+           ("If-Match" = String, Header, pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#, description = "the ETag (version) the edit is based on"),
            EditParams),
-    request_body(content = Object, content_type = "application/geo+json"),
+    request_body(content = super::schemas::FeatureUpdate, content_type = "application/geo+json"),
     responses((status = 200, description = "replaced; the new ETag", content_type = "application/geo+json"),
               (status = 400, description = "not a readable feature", body = ErrorResponse),
               (status = 401, description = "no credentials", body = ErrorResponse),
@@ -542,7 +548,7 @@ fn stale(key: &FeatureKey, held: i64, if_match: i64) -> Result<(), ApiError> {
 #[utoipa::path(delete, path = "/v1/features/{layer}/{code}", tag = "editing",
     params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
-           ("If-Match" = String, Header, description = "the ETag (version) the delete is based on"),
+           ("If-Match" = String, Header, pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#, description = "the ETag (version) the delete is based on"),
            EditParams),
     responses((status = 204, description = "deleted"),
               (status = 401, description = "no credentials", body = ErrorResponse),
@@ -646,6 +652,7 @@ pub async fn get_history(
 #[derive(Debug, serde::Deserialize, ToSchema)]
 pub struct RevertTo {
     /// The revision whose resulting state the feature returns to.
+    #[serde(deserialize_with = "super::schemas::integer")]
     pub revision: i64,
     pub message: Option<String>,
 }
@@ -657,7 +664,7 @@ pub struct RevertTo {
 #[utoipa::path(post, path = "/v1/features/{layer}/{code}/revert", tag = "editing",
     params(("layer" = crate::model::Layer, Path, description = "A layer id"),
            ("code" = String, Path, description = "The feature's code"),
-           ("If-Match" = String, Header, description = "the current ETag (\"0\" when deleted)"),
+           ("If-Match" = String, Header, pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#, description = "the current ETag (\"0\" when deleted)"),
            EditParams),
     request_body = RevertTo,
     responses((status = 200, description = "reverted; the feature", content_type = "application/geo+json"),
@@ -757,10 +764,9 @@ fn versioned(
 }
 
 /// Body of `split`.
-#[derive(Debug, serde::Deserialize, ToSchema)]
+#[derive(Debug, serde::Deserialize)]
 pub struct SplitBody {
     /// A GeoJSON LineString crossing the grid once.
-    #[schema(value_type = Object)]
     pub line: Value,
     pub message: Option<String>,
 }
@@ -771,9 +777,9 @@ pub struct SplitBody {
 /// `If-Match`.
 #[utoipa::path(post, path = "/v1/features/party_grid/{code}/split", tag = "editing",
     params(("code" = String, Path, description = "The party grid's code"),
-           ("If-Match" = String, Header, description = "the grid's ETag"),
+           ("If-Match" = String, Header, pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#, description = "the grid's ETag"),
            EditParams),
-    request_body = SplitBody,
+    request_body = super::schemas::SplitRequest,
     responses((status = 201, description = "the two grids as a FeatureCollection; Location names the new one", content_type = "application/geo+json"),
               (status = 400, description = "bad body", body = ErrorResponse),
               (status = 401, description = "no credentials", body = ErrorResponse),
@@ -847,20 +853,20 @@ pub async fn post_split(
 }
 
 /// Body of `merge`.
-#[derive(Debug, serde::Deserialize, ToSchema)]
+#[derive(Debug, serde::Deserialize)]
 pub struct MergeBody {
     /// Party grid codes of one community; the first keeps its code, name and properties.
     pub codes: Vec<String>,
     /// The version of each grid, in the same order (their ETags); without it, the versions the
     /// service holds now.
-    pub versions: Option<Vec<i64>>,
+    pub versions: Option<Vec<super::schemas::Integer>>,
     pub message: Option<String>,
 }
 
 /// Merge party grids of one community into the first, deleting the others, in one transaction.
 #[utoipa::path(post, path = "/v1/features/party_grid/merge", tag = "editing",
     params(EditParams),
-    request_body = MergeBody,
+    request_body = super::schemas::MergeRequest,
     responses((status = 200, description = "the merged grid", content_type = "application/geo+json"),
               (status = 400, description = "bad body", body = ErrorResponse),
               (status = 401, description = "no credentials", body = ErrorResponse),
@@ -883,10 +889,9 @@ pub async fn post_merge(
         .as_ref()
         .is_some_and(|v| v.len() != body.codes.len())
     {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "versions: give one per code, in the same order",
-        ));
+        return Err(refusal(vec![
+            "versions: give one per code, in the same order".into(),
+        ]));
     }
     let snapshot = view(&state, &q).await?;
     let mut grids = Vec::new();
@@ -902,7 +907,7 @@ pub async fn post_merge(
         );
     }
     // The precondition first: a stale client hears 412 whatever else is wrong.
-    let version = |i: usize| body.versions.as_ref().map_or(grids[i].version, |v| v[i]);
+    let version = |i: usize| body.versions.as_ref().map_or(grids[i].version, |v| v[i].0);
     for (i, g) in grids.iter().enumerate() {
         stale(&g.key(), g.version, version(i))?;
     }
@@ -948,7 +953,8 @@ pub async fn post_merge(
         super::auth::delete_session,
         super::auth::get_session
     ),
-    components(schemas(HistoryEntry, RevertTo, SplitBody, MergeBody, super::auth::SignIn, super::auth::Me)),
+    components(schemas(HistoryEntry, RevertTo, super::schemas::NewFeature, super::schemas::FeatureUpdate,
+        super::schemas::SplitRequest, super::schemas::MergeRequest, super::auth::SignIn, super::auth::Me)),
     modifiers(&BearerAuth)
 )]
 pub struct EditingDoc;

@@ -156,16 +156,33 @@ async fn snapshot_as_of(state: &AppState, as_of: Option<&str>) -> Result<Arc<Sna
 }
 
 /// One answer of a batch, in input order.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct BatchItem {
     /// The caller's id, as given.
-    #[schema(value_type = Object)]
     pub id: Value,
     #[serde(flatten)]
     pub answer: Option<Answer>,
     /// Why this item has no answer; `null` when it has one.
     pub error: Option<ErrorBody>,
 }
+
+/// Written by hand: a derived schema would require the answer's members also on an item that
+/// has none (its `error` says why), and would type the caller's id, which may be any JSON value.
+impl utoipa::PartialSchema for BatchItem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        super::schemas::from_json(serde_json::json!({
+            "type": "object",
+            "required": ["id", "error"],
+            "description": "the caller's id; with error null, the members of GET /v1/lookup's answer",
+            "properties": {
+                "id": super::schemas::any_value(),
+                "error": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/ErrorBody"}]},
+            },
+        }))
+    }
+}
+
+impl ToSchema for BatchItem {}
 
 /// `POST /v1/lookup` response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -183,7 +200,7 @@ type Item = (Value, Result<Query, ApiError>);
     post,
     path = "/v1/lookup",
     params(BatchParams),
-    request_body(content = Object, description = "`{\"crs\": \"gcj02\", \"points\": [{\"id\": \"a\", \"lon\": 113.6, \"lat\": 34.7}, {\"id\": \"b\", \"address\": \"体育路19号\"}]}`, or text/csv with columns id,lon,lat or id,address"),
+    request_body(content = super::schemas::BatchRequest, description = "`{\"crs\": \"gcj02\", \"points\": [{\"id\": \"a\", \"lon\": 113.6, \"lat\": 34.7}, {\"id\": \"b\", \"address\": \"体育路19号\"}]}`, or text/csv with columns id,lon,lat or id,address"),
     responses(
         (status = 200, description = "One result per input point, in order", body = BatchAnswer),
         (status = 400, description = "A malformed body", body = super::error::ErrorResponse),

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod page;
 pub mod plans;
 pub mod reports;
+pub mod schemas;
 pub mod serve;
 pub mod sync;
 pub mod tiles;

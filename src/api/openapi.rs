@@ -107,6 +107,7 @@ pub mod params {
         LonLat,
         BatchAnswer,
         BatchItem,
+        super::schemas::BatchRequest,
         ErrorBody,
         ErrorResponse,
         CoverageReport,

@@ -252,6 +252,8 @@ fn stale_edits(live: &Snapshot, changes: &[Change]) -> Vec<String> {
 /// Body of `POST /v1/plans`.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 pub struct NewPlan {
+    /// 1 to 200 characters, not all spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
 }
 
@@ -373,7 +375,7 @@ pub struct ApplyParams {
 /// Apply the plan in one transaction.
 #[utoipa::path(post, path = "/v1/plans/{id}/apply", tag = "plans",
     params(("id" = i64, Path, description = "The plan's id"), ApplyParams),
-    request_body = ApplyPlan,
+    request_body(content = Option<ApplyPlan>, description = "optional: the change message"),
     responses((status = 200, description = "applied; the closed plan", body = PlanBody),
               (status = 404, description = "no such plan", body = ErrorResponse),
               (status = 409, description = "the plan is closed, or its features changed underneath (details.reasons)", body = ErrorResponse),
@@ -389,7 +391,10 @@ pub async fn post_apply(
     let body: ApplyPlan = if body.iter().all(u8::is_ascii_whitespace) {
         ApplyPlan::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
+        // `null` is no body, as the document's optional body allows.
+        serde_json::from_slice::<Option<ApplyPlan>>(&body)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| {
             ApiError::bad_request(
                 "invalid_body",
                 format!("expected {{\"message\": text}}: {e}"),

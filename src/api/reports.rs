@@ -105,20 +105,29 @@ pub async fn make_report(
     cache.get_or_build(key, make(snapshot, options)).await
 }
 
-/// The number `text` of parameter `field`, or `default` without one.
+/// The number `text` of parameter `field`, if given.
 fn number<T: std::str::FromStr>(
     field: &str,
     text: Option<String>,
-    default: T,
-) -> Result<T, ApiError> {
+) -> Result<Option<T>, ApiError> {
     let Some(text) = text else {
-        return Ok(default);
+        return Ok(None);
     };
-    text.trim().parse().map_err(|_| {
+    text.trim().parse().map(Some).map_err(|_| {
         ApiError::bad_request(
             "invalid_parameter",
             format!("{field} must be a number, got {text:?}"),
         )
+    })
+}
+
+/// A households figure, 0 to 2^31 - 1 as documented (an int32 of at least 0).
+fn households(field: &str, text: Option<String>) -> Result<Option<u64>, ApiError> {
+    let Some(n) = number::<i32>(field, text)? else {
+        return Ok(None);
+    };
+    u64::try_from(n).map(Some).map_err(|_| {
+        ApiError::bad_request("invalid_parameter", format!("{field} must be 0 or more, got {n}"))
     })
 }
 
@@ -131,6 +140,7 @@ pub struct CoverageParams {
     #[param(value_type = Option<super::openapi::params::ReportFormat>)]
     format: Option<String>,
     /// Only this community (12-digit code).
+    #[param(pattern = "^[0-9]{12}$")]
     community: Option<String>,
     /// The data as it stood at this date (YYYY-MM-DD, end of day UTC) or RFC 3339 time.
     #[param(value_type = Option<super::openapi::params::AsOf>)]
@@ -139,10 +149,10 @@ pub struct CoverageParams {
     #[param(value_type = Option<f64>)]
     sliver_width: Option<String>,
     /// Fewer households per party grid is `under` (default 300).
-    #[param(value_type = Option<u64>)]
+    #[param(value_type = Option<u32>)]
     households_min: Option<String>,
     /// More households per party grid is `over` (default 500).
-    #[param(value_type = Option<u64>)]
+    #[param(value_type = Option<u32>)]
     households_max: Option<String>,
 }
 
@@ -170,9 +180,12 @@ pub async fn get_coverage_report(
     let defaults = CoverageOptions::default();
     let options = CoverageOptions {
         community: q.community,
-        sliver_width_m: number("sliver_width", q.sliver_width, defaults.sliver_width_m)?,
-        households_min: number("households_min", q.households_min, defaults.households_min)?,
-        households_max: number("households_max", q.households_max, defaults.households_max)?,
+        sliver_width_m: number::<f64>("sliver_width", q.sliver_width)?
+            .unwrap_or(defaults.sliver_width_m),
+        households_min: households("households_min", q.households_min)?
+            .unwrap_or(defaults.households_min),
+        households_max: households("households_max", q.households_max)?
+            .unwrap_or(defaults.households_max),
         ..defaults
     };
     let as_of = q.as_of;

@@ -83,39 +83,84 @@ pub fn spawn_session_sweep(state: AppState, every: Duration) -> tokio::task::Joi
     })
 }
 
-/// Listen for other processes' commits on a PostgreSQL database and refresh on each; reconnects
-/// after a lost connection (the poll covers what was missed meanwhile).
+/// How long one attempt to reach the database for LISTEN may take, and the pause between
+/// attempts: together they bound how soon after a database outage the follower is back (a
+/// second or two), where sqlx's own reconnect waits out a backoff of up to a fifth of the pool's
+/// acquire timeout.
+const LISTEN_CONNECT: Duration = Duration::from_secs(2);
+const LISTEN_RETRY: Duration = Duration::from_millis(500);
+
+/// Listen for other processes' commits on a PostgreSQL database and refresh on each. After every
+/// (re)connection the snapshot is refreshed once, for whatever was committed while nobody
+/// listened: announcements made during an outage are lost, and with the poll turned off nothing
+/// else would bring those commits in.
 pub fn spawn_listener(state: AppState, pool: sqlx::PgPool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let (mut listened, mut warned) = (false, false);
         loop {
-            match sqlx::postgres::PgListener::connect_with(&pool).await {
-                Ok(mut listener) => {
-                    if let Err(e) = listener.listen(CHANNEL).await {
-                        tracing::warn!(error = %e, "LISTEN failed");
-                    } else {
-                        // Whatever happened before LISTEN took effect.
-                        let _ = refresh(&state).await;
-                        loop {
-                            match listener.recv().await {
-                                Ok(n) => {
-                                    let newer = n.payload().parse::<i64>().map_or(true, |v| {
-                                        v > state.snapshot.current().data_version
-                                    });
-                                    if newer && let Err(e) = refresh(&state).await {
-                                        tracing::warn!(error = %e, "refresh after NOTIFY failed");
-                                    }
-                                }
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "LISTEN connection lost");
-                                    break;
-                                }
-                            }
-                        }
+            let attempt = tokio::time::timeout(LISTEN_CONNECT, async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                // A lost connection ends `try_recv` with `None` instead of being re-established
+                // inside it, which `recv` does without a word (and without the refresh below).
+                listener.eager_reconnect(false);
+                listener.listen(CHANNEL).await?;
+                Ok::<_, sqlx::Error>(listener)
+            })
+            .await;
+            let failure = match attempt {
+                Ok(Ok(mut listener)) => {
+                    if listened {
+                        tracing::info!("listening for {CHANNEL} again");
                     }
+                    (listened, warned) = (true, false);
+                    follow(&state, &mut listener).await;
+                    None
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot connect to LISTEN"),
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some(format!("no answer within {LISTEN_CONNECT:?}")),
+            };
+            if let Some(error) = failure {
+                // Once per outage at warn level, not at every attempt.
+                if warned {
+                    tracing::debug!(%error, "cannot LISTEN; retrying");
+                } else {
+                    tracing::warn!(%error, "cannot LISTEN; retrying");
+                    warned = true;
+                }
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(LISTEN_RETRY).await;
         }
     })
+}
+
+/// Refresh once (whatever was committed before LISTEN took effect), then on every announcement
+/// newer than the snapshot, until the connection is lost or a refresh fails (the caller then
+/// connects again and refreshes again).
+async fn follow(state: &AppState, listener: &mut sqlx::postgres::PgListener) {
+    if let Err(e) = refresh(state).await {
+        tracing::warn!(error = %e, "refresh after LISTEN failed");
+        return;
+    }
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(n)) => {
+                let newer = n
+                    .payload()
+                    .parse::<i64>()
+                    .map_or(true, |v| v > state.snapshot.current().data_version);
+                if newer && let Err(e) = refresh(state).await {
+                    tracing::warn!(error = %e, "refresh after NOTIFY failed");
+                    return;
+                }
+            }
+            Ok(None) => {
+                tracing::warn!("LISTEN connection lost");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN connection lost");
+                return;
+            }
+        }
+    }
 }

@@ -87,7 +87,7 @@ fn role(text: &str) -> Result<Role, StoreError> {
 fn unique(e: sqlx::Error, what: String) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what),
-        _ => StoreError::Database(e),
+        _ => e.into(),
     }
 }
 

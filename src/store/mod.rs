@@ -14,7 +14,7 @@ mod plan;
 pub mod plans;
 pub mod postgis;
 mod row;
-mod wkb;
+pub mod wkb;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -52,10 +52,32 @@ pub enum StoreError {
     /// The file or database could not be opened, created or migrated.
     #[error("cannot open store: {0}")]
     Open(String),
+    /// A database error; a server going away is given as the lost connection it is (see the
+    /// `From` impl below).
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// A PostgreSQL server that shuts down, crashes or restarts ends its sessions with an error
+    /// (SQLSTATE 57P01 to 57P05, or class 08 "connection exception") instead of just closing the
+    /// socket: the session is gone and its transaction rolled back, exactly as when the socket
+    /// closes first. Both are given as a lost connection (`sqlx::Error::Io`), so that callers
+    /// answer "cannot be reached now, nothing was written, try again" for either, not an internal
+    /// error for one of them. Every other error is kept as it is.
+    fn from(e: sqlx::Error) -> StoreError {
+        let gone = e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code.starts_with("57P") || code.starts_with("08"));
+        if gone {
+            let lost = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, e.to_string());
+            return StoreError::Database(sqlx::Error::Io(lost));
+        }
+        StoreError::Database(e)
+    }
 }
 
 /// The persistent store: features and their revisions. Kept small on purpose; shared behaviour

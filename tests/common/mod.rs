@@ -4,8 +4,11 @@
 #![allow(dead_code)]
 
 pub mod chrome;
+pub mod cli;
+pub mod cluster;
 pub mod edit;
 pub mod server;
+pub mod txprobe;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
