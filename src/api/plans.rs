@@ -34,7 +34,7 @@ use super::error::{ApiError, ErrorResponse};
 use super::extract::{Params, Planner};
 use crate::auth::Principal;
 use crate::edit::{EditOptions, preview, service};
-use crate::model::{Change, ChangeSet, Feature};
+use crate::model::{Change, Feature};
 use crate::snapshot::Snapshot;
 use crate::store::{PlanEdit, PlanInfo, PlanStatus, PlanStore};
 use crate::views::ViewKey;
@@ -433,7 +433,7 @@ pub async fn post_apply(
             Change::Delete { .. } => None,
         })
         .collect();
-    service::check(view, drafts, vec![], opts)
+    service::check(view.clone(), drafts, vec![], opts)
         .await
         .map_err(|e| match e {
             service::EditError::Refused(reasons) => ApiError::Unprocessable {
@@ -449,26 +449,24 @@ pub async fn post_apply(
         .message
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| format!("apply plan {id}: {}", plan.name));
-    let summary = state
-        .store
-        .commit(ChangeSet {
-            author: who.name.clone(),
-            message,
-            changes,
-        })
+    let committed = service::commit(state.store.as_ref(), &view, who.name.clone(), message, changes)
         .await
         .map_err(|e| match e {
-            crate::store::StoreError::VersionConflict { .. } => ApiError::Stale {
-                message: format!("plan {id}: a feature changed underneath it; nothing was written"),
-                reasons: vec![e.to_string()],
-            },
-            e => ApiError::Store(e),
+            service::EditError::Store(e @ crate::store::StoreError::VersionConflict { .. }) => {
+                ApiError::Stale {
+                    message: format!(
+                        "plan {id}: a feature changed underneath it; nothing was written"
+                    ),
+                    reasons: vec![e.to_string()],
+                }
+            }
+            e => e.into(),
         })?;
     // The commit and the closing are two statements: were the process to stop between them, the
     // plan would stay open, and applying it again would be refused as stale (its base versions
     // are gone), so nothing is ever applied twice.
     plans(&state)?
-        .close_plan(id, PlanStatus::Applied, &who.name, Some(summary.changeset))
+        .close_plan(id, PlanStatus::Applied, &who.name, Some(committed.changeset))
         .await?;
     super::sync::publish_after_commit(&state).await;
     let plan = plan_of(&state, id).await?;
