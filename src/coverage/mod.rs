@@ -22,6 +22,16 @@ pub fn pool() -> &'static rayon::ThreadPool {
     static POOL: std::sync::LazyLock<rayon::ThreadPool> = std::sync::LazyLock::new(|| {
         rayon::ThreadPoolBuilder::new()
             .thread_name(|i| format!("report-{i}"))
+            // Reports are the one heavy read anyone may ask for; at a lower priority (nice 10)
+            // they take what lookups, tiles and edits leave, instead of half of every core, so
+            // an edit (its checks and the index rebuild after it) is not slowed by a queue of
+            // reports. On Linux the nice value is per thread.
+            .start_handler(|_| {
+                // SAFETY: setpriority only changes the calling thread's nice value.
+                unsafe {
+                    libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                }
+            })
             .build()
             .expect("the report threads")
     });
