@@ -15,9 +15,9 @@
 //!    by a road word.
 //! 5. **Synonyms** after a number: 号楼/幢/座 → 栋, 房/户 → 室.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{UnicodeNormalization, is_nfc};
 
-/// The canonical form of an address text: steps 1–5 of the module doc.
+/// The canonical form of an address text: steps 1–5 of the module doc, then step 3 once more.
 ///
 /// ```
 /// use gridmap::address::normalize::normalize;
@@ -27,12 +27,16 @@ use unicode_normalization::UnicodeNormalization;
 pub fn normalize(text: &str) -> String {
     let stripped = strip(text);
     let local = drop_prefixes(&stripped);
-    synonyms(&numerals(local))
+    let canonical = synonyms(&numerals(local));
+    // Steps 4 and 5 rewrite and shorten the text (号楼 → 栋), which can make a prefix that step 3
+    // kept droppable; dropping again leaves nothing for a second normalisation to change.
+    drop_prefixes(&canonical).to_string()
 }
 
 /// Steps 1 and 2: NFKC, then only letters, digits, CJK and `-` remain; ASCII letters upper case.
 pub fn strip(text: &str) -> String {
-    text.nfkc()
+    let kept: String = text
+        .nfkc()
         .filter_map(|c| {
             if c == '-' || c.is_alphanumeric() {
                 Some(c.to_ascii_uppercase())
@@ -41,7 +45,14 @@ pub fn strip(text: &str) -> String {
                 matches!(c, '‐' | '‑' | '–' | '—' | '―' | '−').then_some('-')
             }
         })
-        .collect()
+        .collect();
+    // What was dropped may have stood between combining marks, which then meet out of canonical
+    // order: normalise again, so that normalising twice changes nothing.
+    if is_nfc(&kept) {
+        kept
+    } else {
+        kept.nfc().collect()
+    }
 }
 
 /// Words that end an administrative prefix, longest first.
@@ -153,9 +164,10 @@ pub fn numeral_value(run: &str) -> Option<String> {
                 continue;
             }
         };
-        total += digit.take().unwrap_or(1) * unit;
+        // A run too long to be a count (it would overflow) stays as written.
+        total = total.checked_add(digit.take().unwrap_or(1) * unit)?;
     }
-    Some((total + digit.unwrap_or(0)).to_string())
+    Some(total.checked_add(digit.unwrap_or(0))?.to_string())
 }
 
 /// Step 4: runs of Chinese numerals directly before a [`MARKERS`] word (or after a `-`) become
@@ -280,6 +292,29 @@ mod tests {
             normalize("新疆维吾尔自治区乌鲁木齐市人民路1号"),
             "人民路1号"
         );
+    }
+
+    #[test]
+    fn normalising_twice_changes_nothing() {
+        // Dropping the comma leaves two Hebrew points side by side out of canonical order; a
+        // second pass used to reorder them (found by fuzz/address).
+        let text = "碧水嘉园\u{5d0}\u{5bb}，\u{5b0}3栋";
+        let once = normalize(text);
+        assert_eq!(normalize(&once), once);
+        assert_eq!(once, "碧水嘉园\u{5d0}\u{5b0}\u{5bb}3栋");
+        // 号楼 (a road word's 号) kept the prefix; the 栋 it became did not, on a second pass.
+        let once = normalize("AB号楼省人民路1号");
+        assert_eq!(normalize(&once), once);
+        assert_eq!(once, "人民路1号");
+    }
+
+    #[test]
+    fn a_numeral_run_too_large_to_count_stays_as_written() {
+        // Half a million 九千 add up to more than a u32 holds: the sum overflowed.
+        let run = "九千".repeat(500_000);
+        assert_eq!(numeral_value(&run), None);
+        let text = format!("{run}号");
+        assert_eq!(numerals(&text), text);
     }
 
     #[test]

@@ -267,6 +267,16 @@ pub fn read_shapefile(path: &Path, opts: &ImportOptions) -> Result<Vec<FeatureDr
     finish_reading(drafts, errors)
 }
 
+/// [`read_shapefile`] over files already in memory (the fuzz target's entry point): the same
+/// checks, with messages naming the paths in `files`.
+pub fn read_shapefile_files(
+    files: shp::Files<'_>,
+    opts: &ImportOptions,
+) -> Result<Vec<FeatureDraft>, ImportError> {
+    let (drafts, errors) = shp::read_files(files, opts)?;
+    finish_reading(drafts, errors)
+}
+
 fn finish_reading(
     drafts: Vec<(usize, FeatureDraft)>,
     errors: Vec<FeatureError>,

@@ -49,41 +49,65 @@ pub const DEFAULT_COLUMNS: [(&str, &[&str]); 4] = [
     ("parent", &["parent", "sjbm", "上级编码"]),
 ];
 
+/// The files of one shapefile in memory, each with the path that messages name.
+#[derive(Debug, Clone, Copy)]
+pub struct Files<'a> {
+    pub shp: (&'a Path, &'a [u8]),
+    /// Required: a `.shp` without its `.dbf` is refused before this is built.
+    pub dbf: (&'a Path, &'a [u8]),
+    pub prj: Option<(&'a Path, &'a [u8])>,
+    pub cpg: Option<(&'a Path, &'a [u8])>,
+}
+
 /// Read a shapefile and check every feature.
 pub(crate) fn read(shp: &Path, opts: &ImportOptions) -> Result<Checked, ImportError> {
+    let read = |path: &Path| {
+        std::fs::read(path).map_err(|e| ImportError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    };
+    let shp_bytes = read(shp)?;
+    let dbf = companion(shp, "dbf").ok_or_else(|| ImportError::File {
+        path: shp.to_path_buf(),
+        message: format!(
+            "the .dbf (attributes) is missing: a shapefile needs {} beside it",
+            shp.with_extension("dbf").display()
+        ),
+    })?;
+    let dbf_bytes = read(&dbf)?;
+    let prj = companion(shp, "prj")
+        .map(|p| read(&p).map(|b| (p, b)))
+        .transpose()?;
+    let cpg = companion(shp, "cpg")
+        .map(|p| read(&p).map(|b| (p, b)))
+        .transpose()?;
+    let files = Files {
+        shp: (shp, &shp_bytes),
+        dbf: (&dbf, &dbf_bytes),
+        prj: prj.as_ref().map(|(p, b)| (p.as_path(), b.as_slice())),
+        cpg: cpg.as_ref().map(|(p, b)| (p.as_path(), b.as_slice())),
+    };
+    read_files(files, opts)
+}
+
+/// [`read`] over files already in memory.
+pub(crate) fn read_files(files: Files<'_>, opts: &ImportOptions) -> Result<Checked, ImportError> {
     let file_error = |path: &Path, message: String| ImportError::File {
         path: path.to_path_buf(),
         message,
     };
-    let shp_bytes = std::fs::read(shp).map_err(|e| file_error(shp, e.to_string()))?;
-    let dbf = companion(shp, "dbf").ok_or_else(|| {
-        file_error(
-            shp,
-            format!(
-                "the .dbf (attributes) is missing: a shapefile needs {} beside it",
-                shp.with_extension("dbf").display()
-            ),
-        )
-    })?;
-    let dbf_bytes = std::fs::read(&dbf).map_err(|e| file_error(&dbf, e.to_string()))?;
-    let prj = companion(shp, "prj");
-    let crs = match &prj {
-        Some(prj) => {
-            let bytes = std::fs::read(prj).map_err(|e| file_error(prj, e.to_string()))?;
-            SourceCrs::from_prj(&String::from_utf8_lossy(&bytes))
-                .map_err(|e| file_error(prj, e.to_string()))?
-        }
+    let ((shp, shp_bytes), (dbf, dbf_bytes)) = (files.shp, files.dbf);
+    let crs = match files.prj {
+        Some((prj, bytes)) => SourceCrs::from_prj(&String::from_utf8_lossy(bytes))
+            .map_err(|e| file_error(prj, e.to_string()))?,
         None => SourceCrs::LonLat,
     };
-    let cpg = match companion(shp, "cpg") {
-        Some(path) => {
-            let bytes = std::fs::read(&path).map_err(|e| file_error(&path, e.to_string()))?;
-            Some((path, String::from_utf8_lossy(&bytes).trim().to_string()))
-        }
-        None => None,
-    };
-    let table = read_dbf(&dbf_bytes, cpg.as_ref().map(|(_, label)| label.as_str()))
-        .map_err(|message| file_error(cpg.as_ref().map_or(&dbf, |(p, _)| p), message))?;
+    let cpg = files
+        .cpg
+        .map(|(path, bytes)| (path, String::from_utf8_lossy(bytes).trim().to_string()));
+    let table = read_dbf(dbf_bytes, cpg.as_ref().map(|(_, label)| label.as_str()))
+        .map_err(|message| file_error(cpg.as_ref().map_or(dbf, |(p, _)| p), message))?;
 
     let reader = ShapeReader::new(Cursor::new(shp_bytes))
         .map_err(|e| file_error(shp, format!("not a readable .shp: {e}")))?;
@@ -128,7 +152,7 @@ pub(crate) fn read(shp: &Path, opts: &ImportOptions) -> Result<Checked, ImportEr
         })
         .collect();
     let (mut drafts, errors) = super::check_features(features, opts);
-    if prj.is_none()
+    if files.prj.is_none()
         && let Some(e) = errors.iter().find(|e| out_of_range(&e.fault))
     {
         return Err(file_error(
@@ -306,7 +330,8 @@ fn read_table(bytes: &[u8], decoding: Decoding) -> Result<Table, TableError> {
             column: None,
         });
     }
-    let mut records = Vec::with_capacity(file.num_records());
+    // The count is the header's word; every record takes at least a byte of the file.
+    let mut records = Vec::with_capacity(file.num_records().min(bytes.len()));
     for r in 0..file.num_records() {
         let Some(mut record) = file.record(r) else {
             break;
@@ -551,6 +576,18 @@ mod tests {
             err.to_string()
                 .starts_with("columns WGBM and code would both be read as code")
         );
+    }
+
+    #[test]
+    fn a_record_count_the_dbf_cannot_hold_is_not_reserved() {
+        // A header claiming four billion records had room for all of them reserved before any
+        // was read: 100 GB, and the process aborted (found by fuzz/shapefile).
+        let mut dbf = include_bytes!("../../tests/fixtures/communities_utf8.dbf").to_vec();
+        dbf[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        match read_table(&dbf, Decoding::Utf8) {
+            Err(TableError::Unreadable(m)) => assert!(m.starts_with("record 2 of the .dbf"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

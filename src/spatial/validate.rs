@@ -129,6 +129,11 @@ pub enum GeometryFault {
     #[error("{at}: coordinate {} is not a finite number", Xy(*.coord))]
     NonFinite { at: PositionAt, coord: Coord<f64> },
     #[error(
+        "{at}: coordinate ({:e}, {:e}) is too close to zero to compute with (write 0)",
+        .coord.x, .coord.y
+    )]
+    NearZero { at: PositionAt, coord: Coord<f64> },
+    #[error(
         "{at}: longitude {} is outside -180..180 (are the coordinates projected? gridmap stores longitude-latitude)",
         .coord.x
     )]
@@ -177,10 +182,20 @@ pub enum GeometryFault {
     PartsTouchAlongLine { a: usize, b: usize },
 }
 
-/// Checks one position: both numbers finite, longitude within ±180°, latitude within ±90°.
+/// The smallest magnitude a coordinate other than 0 may have. The predicates that check
+/// validity multiply differences of coordinates; below about 1e-154 those products underflow and
+/// geo's `relate` can panic. No real position is that close to 0 without being 0 (1e-100° is
+/// 1e-95 m).
+pub const MIN_MAGNITUDE: f64 = 1e-100;
+
+/// Checks one position: both numbers finite and either 0 or at least [`MIN_MAGNITUDE`] in size,
+/// longitude within ±180°, latitude within ±90°.
 pub fn check_position(coord: Coord<f64>, at: PositionAt) -> Result<(), GeometryFault> {
+    let near_zero = |v: f64| v != 0.0 && v.abs() < MIN_MAGNITUDE;
     if !coord.x.is_finite() || !coord.y.is_finite() {
         Err(GeometryFault::NonFinite { at, coord })
+    } else if near_zero(coord.x) || near_zero(coord.y) {
+        Err(GeometryFault::NearZero { at, coord })
     } else if !(-180.0..=180.0).contains(&coord.x) {
         Err(GeometryFault::LongitudeOutOfRange { at, coord })
     } else if !(-90.0..=90.0).contains(&coord.y) {
@@ -676,6 +691,34 @@ mod tests {
             f.to_string()
                 .starts_with("part 3, position 7: coordinate (1, inf)")
         );
+    }
+
+    #[test]
+    fn coordinates_too_close_to_zero_are_refused() {
+        // A sliver 5e-79° wide whose hole reaches far past it: geo's relate computed with
+        // products that underflow and panicked ("topology position conflict"), found by
+        // fuzz/tile_clip.
+        let polygon = Polygon::new(
+            LineString::from(vec![
+                (0.0, 85.043_540_945_656_55),
+                (-5.344_687_647_454_282e-79, -5.344_404_531_786_861_4e-79),
+                (-5.344_687_647_454_282e-79, 3.621_175_41e-315),
+            ]),
+            vec![LineString::from(vec![
+                (-56.953_125, 88.152_073_483_097_64),
+                (9.690_037_356_431_25e-296, 2e-323),
+                (-5.344_687_647_454_282e-79, 1.086_461_844_995_5e-311),
+            ])],
+        );
+        let fault = check_geometry(&polygon.into()).unwrap_err();
+        assert_eq!(
+            fault.to_string(),
+            "ring 0 (exterior), position 2: coordinate (-5.344687647454282e-79, 3.62117541e-315) \
+             is too close to zero to compute with (write 0)"
+        );
+        for fine in [0.0, -0.0, 1e-100, -1e-100, 5e-79] {
+            assert!(check_position(Coord { x: fine, y: fine }, PositionAt::POINT).is_ok());
+        }
     }
 
     #[test]

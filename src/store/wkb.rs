@@ -11,11 +11,12 @@ use geozero::wkb::{GpkgWkb, Wkb};
 use geozero::{CoordDimensions, ToGeo, ToWkb};
 
 /// Every stored geometry is WGS84/CGCS2000 longitude-latitude.
-pub(crate) const SRID: i32 = 4326;
+pub const SRID: i32 = 4326;
 
-/// How a store writes geometry.
+/// How a store writes geometry. Public for the fuzz targets, which decode arbitrary bytes as the
+/// stores decode rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GeomFormat {
+pub enum GeomFormat {
     /// GeoPackage geometry blob (OGC 12-128r18 §2.1.3), little-endian, srs_id 4326.
     Geopackage,
     /// ISO WKB, little-endian, no SRID (the column carries it).
@@ -24,7 +25,7 @@ pub(crate) enum GeomFormat {
 
 impl GeomFormat {
     /// The bytes for `geometry`.
-    pub(crate) fn encode(self, geometry: &Geometry<f64>) -> Result<Vec<u8>, GeozeroError> {
+    pub fn encode(self, geometry: &Geometry<f64>) -> Result<Vec<u8>, GeozeroError> {
         match self {
             GeomFormat::Wkb => geometry.to_wkb(CoordDimensions::xy()),
             GeomFormat::Geopackage => {
@@ -43,22 +44,107 @@ impl GeomFormat {
     }
 
     /// The geometry in `bytes`.
-    pub(crate) fn decode(self, bytes: &[u8]) -> Result<Geometry<f64>, GeozeroError> {
+    pub fn decode(self, bytes: &[u8]) -> Result<Geometry<f64>, GeozeroError> {
         match self {
-            GeomFormat::Wkb => Wkb(bytes).to_geo(),
-            GeomFormat::Geopackage => GpkgWkb(bytes).to_geo(),
+            GeomFormat::Wkb => {
+                check_counts(bytes, None)?;
+                Wkb(bytes).to_geo()
+            }
+            GeomFormat::Geopackage => {
+                let (flags, wkb) = gpkg_header(bytes)?;
+                check_counts(wkb, Some(flags & 1 == 1))?;
+                GpkgWkb(bytes).to_geo()
+            }
         }
     }
 }
 
-/// The bounding box of a GeoPackage geometry blob, read from its header envelope when it has one
-/// (so polygons are not decoded), else from the geometry. `None` for an empty geometry.
-pub(crate) fn gpkg_bounds(blob: &[u8]) -> Result<Option<Rect<f64>>, GeozeroError> {
+/// The flags byte of a GeoPackage geometry blob and the WKB after its header and envelope.
+fn gpkg_header(blob: &[u8]) -> Result<(u8, &[u8]), GeozeroError> {
     let invalid = |why: &str| GeozeroError::Geometry(format!("GeoPackage blob: {why}"));
     if blob.len() < 8 || &blob[..2] != b"GP" {
         return Err(invalid("no 'GP' header"));
     }
     let flags = blob[3];
+    let doubles = match (flags >> 1) & 0b111 {
+        0 => 0,
+        1 => 4,
+        2 | 3 => 6,
+        4 => 8,
+        _ => return Err(invalid("unknown envelope kind")),
+    };
+    let wkb = blob
+        .get(8 + 8 * doubles..)
+        .ok_or_else(|| invalid("envelope cut short"))?;
+    Ok((flags, wkb))
+}
+
+/// Checks that the bytes hold every point, ring and part the counts in this (ISO) WKB claim,
+/// without decoding a coordinate. geozero's geo writer reserves room for what a count claims
+/// before reading it, so one corrupt count (four billion points) would ask for gigabytes and
+/// abort the process instead of failing the row. The walk reads as geozero does (a part of a
+/// multi-geometry is of the multi's element type whatever its own header says; a GeoPackage
+/// header's byte order, `little_endian`, is that of the outermost body) and accepts only the types
+/// a store writes: points, line strings, polygons and their multi and collection forms.
+fn check_counts(wkb: &[u8], little_endian: Option<bool>) -> Result<(), GeozeroError> {
+    fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], GeozeroError> {
+        if rest.len() < n {
+            return Err(GeozeroError::Geometry("WKB cut short".into()));
+        }
+        let (head, tail) = rest.split_at(n);
+        *rest = tail;
+        Ok(head)
+    }
+    fn count(rest: &mut &[u8], little_endian: bool) -> Result<usize, GeozeroError> {
+        let b = take(rest, 4)?;
+        let b = [b[0], b[1], b[2], b[3]];
+        let n = if little_endian {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        };
+        Ok(n as usize)
+    }
+    /// One geometry with its header; `as_kind` is the element type of the multi it is part of,
+    /// `body` the byte order imposed on what follows the header.
+    fn geometry(
+        rest: &mut &[u8],
+        as_kind: Option<usize>,
+        body: Option<bool>,
+    ) -> Result<(), GeozeroError> {
+        let own = take(rest, 1)?[0] != 0;
+        let kind = count(rest, own)?;
+        let little_endian = body.unwrap_or(own);
+        // ISO WKB: 1000 adds Z, 2000 M, 3000 both.
+        let (z, m) = (matches!(kind / 1000, 1 | 3), matches!(kind / 1000, 2 | 3));
+        let point = 8 * (2 + usize::from(z) + usize::from(m));
+        let kind = as_kind.unwrap_or(kind % 1000);
+        if kind == 1 {
+            return take(rest, point).map(drop);
+        }
+        let n = count(rest, little_endian)?;
+        let points = |rest: &mut &[u8], n: usize| take(rest, n.saturating_mul(point)).map(drop);
+        match kind {
+            2 => points(rest, n),
+            3 => (0..n).try_for_each(|_| {
+                let ring = count(rest, little_endian)?;
+                points(rest, ring)
+            }),
+            4..=6 => (0..n).try_for_each(|_| geometry(rest, Some(kind - 3), None)),
+            7 => (0..n).try_for_each(|_| geometry(rest, None, None)),
+            other => Err(GeozeroError::Geometry(format!(
+                "WKB geometry type {other} is not one a store writes"
+            ))),
+        }
+    }
+    geometry(&mut { wkb }, None, little_endian)
+}
+
+/// The bounding box of a GeoPackage geometry blob, read from its header envelope when it has one
+/// (so polygons are not decoded), else from the geometry. `None` for an empty geometry.
+pub fn gpkg_bounds(blob: &[u8]) -> Result<Option<Rect<f64>>, GeozeroError> {
+    let invalid = |why: &str| GeozeroError::Geometry(format!("GeoPackage blob: {why}"));
+    let (flags, _) = gpkg_header(blob)?;
     let envelope_kind = (flags >> 1) & 0b111;
     let little_endian = flags & 1 == 1;
     if envelope_kind >= 1 {
@@ -131,6 +217,31 @@ mod tests {
             gpkg_bounds(&point).unwrap().unwrap(),
             shapes[0].bounding_rect().unwrap()
         );
+    }
+
+    #[test]
+    fn counts_the_bytes_cannot_hold_are_an_error_not_an_allocation() {
+        // A ring claiming four billion points, then nothing: geozero reserved room for all of
+        // them before reading one (64 GB), and the process aborted (found by fuzz/wkb).
+        let mut polygon = vec![1, 3, 0, 0, 0, 1, 0, 0, 0];
+        polygon.extend(u32::MAX.to_le_bytes());
+        let mut multipolygon = vec![1, 6, 0, 0, 0];
+        multipolygon.extend(u32::MAX.to_le_bytes());
+        multipolygon.extend(&polygon);
+        for wkb in [&polygon, &multipolygon] {
+            assert!(GeomFormat::Wkb.decode(wkb).is_err());
+            let mut blob = vec![b'G', b'P', 0, 1, 0xE6, 0x10, 0, 0];
+            blob.extend(wkb.iter());
+            assert!(GeomFormat::Geopackage.decode(&blob).is_err());
+        }
+        // The body of a GeoPackage blob is read in the header's byte order, whatever its WKB's
+        // own says: 240 empty rings little-endian are 4,026,531,840 big-endian.
+        let mut blob = vec![
+            b'G', b'P', 0, 0, 0, 0, 0x10, 0xE6, 1, 3, 0, 0, 0, 0xF0, 0, 0, 0,
+        ];
+        blob.extend([0; 240 * 4]);
+        assert!(GeomFormat::Geopackage.decode(&blob).is_err());
+        assert!(gpkg_bounds(&blob).is_err());
     }
 
     #[test]
