@@ -20,7 +20,10 @@ use common::server::Server;
 fn schemathesis() -> PathBuf {
     let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-venv");
     let st = venv.join("bin/st");
-    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis/requirements.txt");
+    let requirements = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/schemathesis/requirements.txt"
+    );
     let stamp = venv.join("requirements.txt");
     let wanted = std::fs::read_to_string(requirements).unwrap();
     if st.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
@@ -34,9 +37,16 @@ fn schemathesis() -> PathBuf {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv));
-    run(Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r", requirements]));
+    run(Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv));
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-r",
+        requirements,
+    ]));
     std::fs::write(&stamp, wanted).unwrap();
     st
 }
@@ -45,7 +55,14 @@ fn schemathesis() -> PathBuf {
 fn planner_token(store_args: &[&str]) -> String {
     let out = gridmap_ok(
         store_args,
-        &["token", "create", "--role", "planner", "--name", "schemathesis"],
+        &[
+            "token",
+            "create",
+            "--role",
+            "planner",
+            "--name",
+            "schemathesis",
+        ],
     );
     out.lines().last().unwrap().trim().to_string()
 }
@@ -56,7 +73,10 @@ fn meets_its_contract(store_args: &[&str]) {
     let token = planner_token(store_args);
     let server = Server::start_on(store_args, &[]);
     let base = format!("http://{}", server.addr);
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemathesis/schemathesis.toml");
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/schemathesis/schemathesis.toml"
+    );
     let out = Command::new(st)
         .args(["--config-file", config])
         .arg("run")

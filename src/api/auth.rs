@@ -144,7 +144,12 @@ pub async fn read_guard(State(state): State<AppState>, request: Request, next: N
         || path == "/v1/session"
         || (read && (path == "/" || path.starts_with("/assets/")))
         || (path.starts_with("/v1/features/") && !read);
-    if !exempt && request.extensions().get::<super::extract::Checked>().is_none() {
+    if !exempt
+        && request
+            .extensions()
+            .get::<super::extract::Checked>()
+            .is_none()
+    {
         match require(&state, request.headers(), Role::Viewer).await {
             Ok(p) => request.extensions_mut().insert(super::extract::Checked(p)),
             Err(e) => return e.into_response(),
@@ -172,7 +177,9 @@ pub struct Me {
 #[utoipa::path(get, path = "/v1/session", tag = "editing",
     responses((status = 200, description = "who is signed in", body = Me),
               (status = 401, description = "nobody: no credentials, or expired ones", body = ErrorResponse)))]
-pub async fn get_session(super::extract::Viewer(p): super::extract::Viewer) -> Result<Json<Me>, ApiError> {
+pub async fn get_session(
+    super::extract::Viewer(p): super::extract::Viewer,
+) -> Result<Json<Me>, ApiError> {
     Ok(Json(Me {
         name: p.name,
         role: p.role.as_str().into(),

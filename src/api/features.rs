@@ -285,7 +285,7 @@ fn parse_input(layer: Layer, path_code: Option<&str>, body: &[u8]) -> Result<Inp
 }
 
 /// The edit's tunables for [`service::check`].
-fn options(state: &AppState, allow_overlap: bool) -> EditOptions {
+pub(super) fn options(state: &AppState, allow_overlap: bool) -> EditOptions {
     EditOptions {
         tolerance_m: state.edit.tolerance_m,
         allow_overlap,
@@ -328,8 +328,14 @@ async fn finish(
         let plan = super::plans::stage(state, who, id, changes).await?;
         return Ok(Done::Answered(Json(plan).into_response()));
     }
-    let committed =
-        service::commit(state.store.as_ref(), view, who.name.clone(), message, changes).await?;
+    let committed = service::commit(
+        state.store.as_ref(),
+        view,
+        who.name.clone(),
+        message,
+        changes,
+    )
+    .await?;
     super::sync::publish_after_commit(state).await;
     Ok(Done::Committed(committed))
 }
@@ -500,9 +506,13 @@ pub async fn put_feature(
         }
         // Validate the grid as drawn first (geometry, code, parent), overlaps aside: the adjust
         // removes them.
-        let (mut drafts, _) =
-            service::check(snapshot.clone(), vec![input.draft], vec![], options(&state, true))
-                .await?;
+        let (mut drafts, _) = service::check(
+            snapshot.clone(),
+            vec![input.draft],
+            vec![],
+            options(&state, true),
+        )
+        .await?;
         let draft = drafts.remove(0);
         let view = snapshot.clone();
         let tolerance_m = state.edit.tolerance_m;
@@ -714,8 +724,7 @@ pub async fn post_revert(
         Some(f) => {
             let opts = options(&state, q.allow_overlap());
             let (drafts, _) =
-                service::check(snapshot.clone(), vec![FeatureDraft::from(f)], vec![], opts)
-                    .await?;
+                service::check(snapshot.clone(), vec![FeatureDraft::from(f)], vec![], opts).await?;
             versioned(&snapshot, drafts, Some(version))
         }
         None => vec![Change::Delete {
@@ -733,13 +742,7 @@ pub async fn post_revert(
 }
 
 fn refusal(reasons: Vec<String>) -> ApiError {
-    ApiError::Unprocessable {
-        message: format!(
-            "the edit breaks {} rule(s); nothing was written",
-            reasons.len()
-        ),
-        reasons,
-    }
+    service::EditError::Refused(reasons).into()
 }
 
 /// Upserts of `drafts`, each expecting the version the snapshot holds (0 for a new feature); the
@@ -927,8 +930,13 @@ pub async fn post_merge(
             expected_version: Some(version(i)),
         });
     }
-    let (drafts, _) =
-        service::check(snapshot.clone(), vec![merged], others, options(&state, false)).await?;
+    let (drafts, _) = service::check(
+        snapshot.clone(),
+        vec![merged],
+        others,
+        options(&state, false),
+    )
+    .await?;
     let mut changes = versioned(&snapshot, drafts, Some(version(0)));
     changes.extend(deletes);
     match finish(&state, &who, msg, changes, &q, &snapshot, &[]).await? {

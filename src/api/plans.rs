@@ -33,7 +33,7 @@ use super::AppState;
 use super::error::{ApiError, ErrorResponse};
 use super::extract::{Params, Planner};
 use crate::auth::Principal;
-use crate::edit::{EditOptions, preview, service};
+use crate::edit::{preview, service};
 use crate::model::{Change, Feature};
 use crate::snapshot::Snapshot;
 use crate::store::{PlanEdit, PlanInfo, PlanStatus, PlanStore};
@@ -395,11 +395,11 @@ pub async fn post_apply(
         serde_json::from_slice::<Option<ApplyPlan>>(&body)
             .map(Option::unwrap_or_default)
             .map_err(|e| {
-            ApiError::bad_request(
-                "invalid_body",
-                format!("expected {{\"message\": text}}: {e}"),
-            )
-        })?
+                ApiError::bad_request(
+                    "invalid_body",
+                    format!("expected {{\"message\": text}}: {e}"),
+                )
+            })?
     };
     let plan = open_plan(&state, id).await?;
     let changes = changes_of(plans(&state)?.plan_edits(id).await?);
@@ -422,17 +422,8 @@ pub async fn post_apply(
     // The planned map must keep every rule, as each edit did when staged: check it again over
     // the view, which now sits on the current live data.
     let view = view(&state, id).await?;
-    let opts = EditOptions {
-        tolerance_m: state.edit.tolerance_m,
-        allow_overlap: q.allow_overlap.unwrap_or(false),
-    };
-    let drafts: Vec<_> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Upsert { draft, .. } => Some(draft.clone()),
-            Change::Delete { .. } => None,
-        })
-        .collect();
+    let opts = super::features::options(&state, q.allow_overlap.unwrap_or(false));
+    let drafts: Vec<_> = changes.iter().filter_map(Change::draft).cloned().collect();
     service::check(view.clone(), drafts, vec![], opts)
         .await
         .map_err(|e| match e {
@@ -449,24 +440,33 @@ pub async fn post_apply(
         .message
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| format!("apply plan {id}: {}", plan.name));
-    let committed = service::commit(state.store.as_ref(), &view, who.name.clone(), message, changes)
-        .await
-        .map_err(|e| match e {
-            service::EditError::Store(e @ crate::store::StoreError::VersionConflict { .. }) => {
-                ApiError::Stale {
-                    message: format!(
-                        "plan {id}: a feature changed underneath it; nothing was written"
-                    ),
-                    reasons: vec![e.to_string()],
-                }
+    let committed = service::commit(
+        state.store.as_ref(),
+        &view,
+        who.name.clone(),
+        message,
+        changes,
+    )
+    .await
+    .map_err(|e| match e {
+        service::EditError::Store(e @ crate::store::StoreError::VersionConflict { .. }) => {
+            ApiError::Stale {
+                message: format!("plan {id}: a feature changed underneath it; nothing was written"),
+                reasons: vec![e.to_string()],
             }
-            e => e.into(),
-        })?;
+        }
+        e => e.into(),
+    })?;
     // The commit and the closing are two statements: were the process to stop between them, the
     // plan would stay open, and applying it again would be refused as stale (its base versions
     // are gone), so nothing is ever applied twice.
     plans(&state)?
-        .close_plan(id, PlanStatus::Applied, &who.name, Some(committed.changeset))
+        .close_plan(
+            id,
+            PlanStatus::Applied,
+            &who.name,
+            Some(committed.changeset),
+        )
         .await?;
     super::sync::publish_after_commit(&state).await;
     let plan = plan_of(&state, id).await?;

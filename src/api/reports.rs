@@ -106,10 +106,7 @@ pub async fn make_report(
 }
 
 /// The number `text` of parameter `field`, if given.
-fn number<T: std::str::FromStr>(
-    field: &str,
-    text: Option<String>,
-) -> Result<Option<T>, ApiError> {
+fn number<T: std::str::FromStr>(field: &str, text: Option<String>) -> Result<Option<T>, ApiError> {
     let Some(text) = text else {
         return Ok(None);
     };
@@ -127,7 +124,10 @@ fn households(field: &str, text: Option<String>) -> Result<Option<u64>, ApiError
         return Ok(None);
     };
     u64::try_from(n).map(Some).map_err(|_| {
-        ApiError::bad_request("invalid_parameter", format!("{field} must be 0 or more, got {n}"))
+        ApiError::bad_request(
+            "invalid_parameter",
+            format!("{field} must be 0 or more, got {n}"),
+        )
     })
 }
 

@@ -61,10 +61,13 @@ pub async fn serve(
         tasks.spawn(async move {
             // The peer's address for the handlers (sign-in limits per address), as axum's
             // `into_make_service_with_connect_info` would give it.
-            let app = tower::ServiceExt::map_request(app, move |mut r: hyper::Request<hyper::body::Incoming>| {
-                r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-                r
-            });
+            let app = tower::ServiceExt::map_request(
+                app,
+                move |mut r: hyper::Request<hyper::body::Incoming>| {
+                    r.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                    r
+                },
+            );
             let service = TowerToHyperService::new(app);
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -82,7 +82,9 @@ pub struct Committed {
 impl Committed {
     /// The saved feature `key`, `None` when the change set deleted it.
     pub fn feature(&self, key: &FeatureKey) -> Option<&Feature> {
-        self.features.iter().find(|f| f.layer == key.layer && f.code == key.code)
+        self.features
+            .iter()
+            .find(|f| f.layer == key.layer && f.code == key.code)
     }
 }
 
@@ -95,13 +97,7 @@ pub async fn commit(
     message: String,
     changes: Vec<Change>,
 ) -> Result<Committed, EditError> {
-    let drafts: Vec<_> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Upsert { draft, .. } => Some(draft.clone()),
-            Change::Delete { .. } => None,
-        })
-        .collect();
+    let drafts: Vec<_> = changes.iter().filter_map(Change::draft).cloned().collect();
     let summary = store
         .commit(ChangeSet {
             author,

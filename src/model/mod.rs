@@ -267,6 +267,14 @@ pub enum Change {
 }
 
 impl Change {
+    /// The draft an upsert writes; `None` for a delete.
+    pub fn draft(&self) -> Option<&FeatureDraft> {
+        match self {
+            Change::Upsert { draft, .. } => Some(draft),
+            Change::Delete { .. } => None,
+        }
+    }
+
     pub fn key(&self) -> FeatureKey {
         match self {
             Change::Upsert { draft, .. } => draft.key(),
