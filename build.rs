@@ -18,7 +18,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The page's own hand-written files, served as they are (no bundler).
-const PAGE_FILES: [&str; 5] = ["index.html", "app.js", "editor.js", "i18n.js", "app.css"];
+const PAGE_FILES: [&str; 6] = [
+    "index.html",
+    "app.js",
+    "editor.js",
+    "i18n.js",
+    "tables.js",
+    "app.css",
+];
 
 /// MapLibre's ES-module build: the main module loads `maplibre-gl-worker.mjs` from beside
 /// itself (`new URL("./maplibre-gl-worker.mjs", import.meta.url)`), so both are served from one

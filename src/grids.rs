@@ -114,7 +114,7 @@ fn count(f: &Feature, key: &str) -> Option<u64> {
 }
 
 /// The point a feature is placed by: itself, or a polygon's interior point.
-fn placed_at(f: &Feature) -> Option<geo::Coord<f64>> {
+pub(crate) fn placed_at(f: &Feature) -> Option<geo::Coord<f64>> {
     match &f.geometry {
         geo::Geometry::Point(p) => Some(p.0),
         g => g.interior_point().map(|p| p.0),

@@ -15,6 +15,7 @@ pub mod io;
 pub mod lookup;
 pub mod memo;
 pub mod model;
+pub mod roster;
 pub mod rules;
 pub mod snapshot;
 pub mod spatial;

@@ -483,67 +483,59 @@ pub enum CsvError {
 /// One CSV row's id and query, or why the row is unusable.
 pub type CsvQuery = (String, Result<Query, LookupError>);
 
-/// Read a CSV batch with a header row naming `id` and `lon`, `lat` or `address` (any order). A
-/// row with a non-empty `address` asks for it, otherwise for its `lon` and `lat`. More than `max`
-/// rows is refused (so a huge file fails before it is all read).
+/// The batch's columns, by the names a header may give them (English or Chinese).
+const ID: &[&str] = &["id", "编号", "序号"];
+const LON: &[&str] = &["lon", "lng", "经度"];
+const LAT: &[&str] = &["lat", "纬度"];
+const ADDRESS: &[&str] = &["address", "地址", "详细地址", "标准地址"];
+
+/// Read a batch table, CSV (UTF-8 with or without a byte-order mark, else GBK) or `.xlsx`
+/// ([`crate::io::table`]), whose header names `id` and `lon`, `lat` or `address` (any order, in
+/// English or Chinese: 编号, 经度, 纬度, 地址). A row with a non-empty `address` asks for it,
+/// otherwise for its `lon` and `lat`. More than `max` rows is refused (so a huge file fails
+/// before it is all read).
 pub fn read_csv(body: &[u8], max: usize) -> Result<Vec<CsvQuery>, CsvError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(body);
-    let headers = reader
-        .headers()
-        .map_err(|e| CsvError::Header(format!("CSV header: {e}")))?
-        .clone();
-    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (lon, lat, address) = (column("lon"), column("lat"), column("address"));
+    use crate::io::table::{Table, TableError};
+    let table = Table::read(body, &[ID, LON, LAT, ADDRESS], max).map_err(|e| match e {
+        TableError::TooMany(n) => CsvError::TooMany(n),
+        e => CsvError::Header(e.to_string()),
+    })?;
+    let (lon, lat, address) = (table.column(LON), table.column(LAT), table.column(ADDRESS));
     let coords = lon.zip(lat);
-    let (Some(id), true) = (column("id"), coords.is_some() || address.is_some()) else {
+    let (Some(id), true) = (table.column(ID), coords.is_some() || address.is_some()) else {
         return Err(CsvError::Header(format!(
-            "the CSV header must name the columns id, lon and lat, or id and address; found {:?}",
-            headers.iter().collect::<Vec<_>>()
+            "line {}: the header must name the columns id, lon and lat, or id and address (编号、经度、纬度 or 编号、地址); found {:?}",
+            table.header_line, table.header
         )));
     };
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        if rows.len() == max {
-            return Err(CsvError::TooMany(max + 1));
-        }
-        let line = i + 2;
-        let row = match record {
-            Err(e) => (
-                String::new(),
-                Err(LookupError::Csv {
+    Ok(table
+        .rows
+        .iter()
+        .map(|r| {
+            let line = r.line;
+            let query = match (r.cell(address), coords) {
+                (Some(text), _) => Ok(Query::Address(text.to_string())),
+                (None, Some((lon, lat))) => csv_point(r, line, lon, lat),
+                (None, None) => Err(LookupError::MissingField {
                     line,
-                    message: e.to_string(),
+                    name: "address",
                 }),
-            ),
-            Ok(r) => {
-                let text = address.and_then(|c| r.get(c)).filter(|t| !t.is_empty());
-                let query = match (text, coords) {
-                    (Some(text), _) => Ok(Query::Address(text.to_string())),
-                    (None, Some((lon, lat))) => csv_point(&r, line, lon, lat),
-                    (None, None) => Err(LookupError::MissingField {
-                        line,
-                        name: "address",
-                    }),
-                };
-                (r.get(id).unwrap_or("").to_string(), query)
-            }
-        };
-        rows.push(row);
-    }
-    Ok(rows)
+            };
+            (r.get(id).to_string(), query)
+        })
+        .collect())
 }
 
 fn csv_point(
-    r: &csv::StringRecord,
+    r: &crate::io::table::Row,
     line: usize,
     lon: usize,
     lat: usize,
 ) -> Result<Query, LookupError> {
     let field = |c: usize, name: &'static str| {
-        let text = r.get(c).ok_or(LookupError::MissingField { line, name })?;
+        let text = r
+            .cell(Some(c))
+            .ok_or(LookupError::MissingField { line, name })?;
         parse_number(&format!("line {line}: {name}"), text)
     };
     Ok(Query::Point(field(lon, "lon")?, field(lat, "lat")?))
@@ -594,6 +586,30 @@ pub const CSV_HEADER: [&str; 17] = [
     "match_score",
 ];
 
+/// The Chinese titles of [`CSV_HEADER`]'s columns, for spreadsheets.
+pub const CSV_TITLES: [&str; 17] = [
+    "编号",
+    "经度",
+    "纬度",
+    "社区编码",
+    "社区名称",
+    "党建网格编码",
+    "党建网格名称",
+    "网格员",
+    "网格员电话",
+    "商务网格编码",
+    "小区编码",
+    "小区名称",
+    "在边界上",
+    "错误",
+    "匹配地址",
+    "匹配级别",
+    "匹配得分",
+];
+
+/// Columns of [`CSV_HEADER`] that hold codes (text in a spreadsheet, however many digits).
+pub const CSV_CODE_COLUMNS: [usize; 5] = [0, 3, 5, 9, 10];
+
 /// One row of a CSV answer: the answer, or the error message in the `error` column.
 pub fn csv_row(id: String, result: Result<&Answer, &str>) -> Vec<String> {
     csv_cells(id, result)
@@ -602,7 +618,8 @@ pub fn csv_row(id: String, result: Result<&Answer, &str>) -> Vec<String> {
         .collect()
 }
 
-fn csv_cells(id: String, result: Result<&Answer, &str>) -> Vec<String> {
+/// [`csv_row`] before its cells are made safe for CSV (a spreadsheet cell needs no such care).
+pub fn csv_cells(id: String, result: Result<&Answer, &str>) -> Vec<String> {
     let a = match result {
         Ok(a) => a,
         Err(message) => {

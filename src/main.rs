@@ -89,8 +89,8 @@ enum Command {
     /// Import a GeoJSON FeatureCollection, an ESRI Shapefile or an address CSV (all or nothing).
     Import {
         /// The file: `.geojson`/`.json`, `.shp` with its `.dbf`, `.prj` and `.cpg` beside it, or
-        /// `.csv` of standard addresses (columns address, lon, lat and optional crs, compound,
-        /// building, code).
+        /// a `.csv` or `.xlsx` table of standard addresses (columns address, lon, lat and optional
+        /// crs, compound, building, code, or 地址、经度、纬度 …).
         /// A shapefile's text is decoded as its `.cpg` says; without one, as UTF-8, or as GBK
         /// when it is not valid UTF-8. A projected `.prj` is converted to longitude-latitude.
         file: PathBuf,
@@ -118,6 +118,22 @@ enum Command {
         /// of normalising them (the summary says how many were normalised otherwise).
         #[arg(long, env = "GRIDMAP_STRICT")]
         strict: bool,
+    },
+    /// Update features' attributes (households, residents, grid worker and phone …) from a
+    /// `.csv` or `.xlsx` table keyed by code, in one change set (all or nothing). Prints what
+    /// changed.
+    Attributes {
+        /// The table: a column 编码 (code) and any of 名称, 户数, 人口, 网格员, 网格员电话 …
+        file: PathBuf,
+        /// The layer the codes belong to.
+        #[arg(long, env = "GRIDMAP_LAYER", default_value = "party_grid")]
+        layer: Layer,
+        /// Say what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who is updating, for the revision log.
+        #[arg(long, env = "GRIDMAP_AUTHOR", default_value = "import")]
+        author: String,
     },
     /// Which community and grid a point or an address lies in, from the store's snapshot:
     /// `lookup LON LAT [--crs gcj02]` or `lookup --address "…"` print the JSON answer;
@@ -230,7 +246,8 @@ enum ReportCommand {
     /// lies in no grid; households per grid; data faults. Written to stdout.
     Coverage {
         /// json, geojson (every fault a feature), csv (all tables in one file; the first column
-        /// `table` names the table) or html (a printable page).
+        /// `table` names the table), html (a printable page) or xlsx (an Excel workbook, a sheet
+        /// per table with Chinese headers: redirect stdout to a file).
         #[arg(long, value_enum, default_value = "json")]
         format: coverage::render::Format,
         /// Only this community (12-digit code).
@@ -317,6 +334,58 @@ async fn main() -> Result<()> {
         }
         Command::Token { command } => token(&cli, command).await,
         Command::User { command } => user(&cli, command).await,
+        Command::Attributes {
+            file,
+            layer,
+            dry_run,
+            author,
+        } => {
+            let store = store::open(&cli.store_config()).await?;
+            let snapshot = Snapshot::load(store.as_ref()).await?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let plan = io::attributes::plan(&bytes, *layer, &snapshot)
+                .with_context(|| format!("cannot apply {}", file.display()))?;
+            for u in &plan.updates {
+                let fields: Vec<String> = u
+                    .fields
+                    .iter()
+                    .map(|(k, old, new)| format!("{k} {old} → {new}"))
+                    .collect();
+                println!(
+                    "line {}: {} {}: {}",
+                    u.line,
+                    u.code,
+                    u.name,
+                    fields.join(", ")
+                );
+            }
+            if !plan.ignored_columns.is_empty() {
+                println!("ignored columns: {}", plan.ignored_columns.join(", "));
+            }
+            let n = plan.updates.len();
+            if *dry_run || plan.changes.is_empty() {
+                println!(
+                    "{n} to update, {} unchanged; nothing written",
+                    plan.unchanged
+                );
+                return Ok(());
+            }
+            let message = format!("attributes from {}", file.display());
+            let committed = gridmap::edit::service::commit(
+                store.as_ref(),
+                &snapshot,
+                author.clone(),
+                message,
+                plan.changes,
+            )
+            .await?;
+            println!(
+                "{n} updated, {} unchanged (change set {})",
+                plan.unchanged, committed.changeset
+            );
+            Ok(())
+        }
         Command::Import {
             file,
             layer,
@@ -523,11 +592,13 @@ async fn main() -> Result<()> {
                 as_of.as_deref(),
             )
             .await?;
-            let text = coverage::render::render(&report, *format)?;
+            let bytes = coverage::render::render(&report, *format)?;
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.write_all(b"\n")?;
+            out.write_all(&bytes)?;
+            if *format != coverage::render::Format::Xlsx {
+                out.write_all(b"\n")?;
+            }
             Ok(())
         }
         Command::Migrate => {

@@ -131,7 +131,12 @@ async fn formats_as_of_and_errors() {
     let (status, ctype, body) = get(&app, "/v1/reports/coverage?format=csv").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(ctype, "text/csv; charset=utf-8");
-    assert!(body.starts_with("table,community,"));
+    // A byte-order mark first, so that Chinese Excel reads it as UTF-8.
+    assert!(
+        body.starts_with("\u{feff}table,community,"),
+        "{}",
+        &body[..40]
+    );
     let (status, ctype, body) = get(
         &app,
         "/v1/reports/coverage?format=html&sliver_width=1&households_min=100&households_max=1000",

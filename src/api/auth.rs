@@ -96,7 +96,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The endpoints that write, each needing a planner.
-const WRITES: [(Method, &str); 10] = [
+const WRITES: [(Method, &str); 11] = [
     (Method::POST, "/v1/features/{layer}"),
     (Method::PUT, "/v1/features/{layer}/{code}"),
     (Method::DELETE, "/v1/features/{layer}/{code}"),
@@ -107,6 +107,7 @@ const WRITES: [(Method, &str); 10] = [
     (Method::DELETE, "/v1/plans/{id}"),
     (Method::POST, "/v1/plans/{id}/apply"),
     (Method::POST, "/v1/clean"),
+    (Method::POST, "/v1/attributes/{layer}"),
 ];
 
 /// Middleware: every write but signing in and batch lookups needs a planner before its body is

@@ -49,6 +49,10 @@ pub fn router() -> Router<AppState> {
         .route("/v1/features/party_grid/{code}/split", post(post_split))
         .route("/v1/features/party_grid/merge", post(post_merge))
         .route(
+            "/v1/attributes/{layer}",
+            post(super::attributes::post_attributes),
+        )
+        .route(
             "/v1/session",
             post(super::auth::post_session)
                 .delete(super::auth::delete_session)
@@ -959,9 +963,10 @@ pub async fn post_merge(
         post_merge,
         super::auth::post_session,
         super::auth::delete_session,
-        super::auth::get_session
+        super::auth::get_session,
+        super::attributes::post_attributes
     ),
-    components(schemas(HistoryEntry, RevertTo, super::schemas::NewFeature, super::schemas::FeatureUpdate,
+    components(schemas(HistoryEntry, RevertTo, super::attributes::AttributeAnswer, crate::io::attributes::Update, super::schemas::NewFeature, super::schemas::FeatureUpdate,
         super::schemas::SplitRequest, super::schemas::MergeRequest, super::auth::SignIn, super::auth::Me)),
     modifiers(&BearerAuth)
 )]

@@ -202,7 +202,7 @@ type Item = (Value, Result<Query, ApiError>);
     params(BatchParams),
     request_body(content = super::schemas::BatchRequest, description = "`{\"crs\": \"gcj02\", \"points\": [{\"id\": \"a\", \"lon\": 113.6, \"lat\": 34.7}, {\"id\": \"b\", \"address\": \"体育路19号\"}]}`, or text/csv with columns id,lon,lat or id,address"),
     responses(
-        (status = 200, description = "One result per input point, in order", body = BatchAnswer),
+        (status = 200, description = "One result per input point, in order: JSON, or CSV (UTF-8 with a byte-order mark, or GBK for Accept-Charset: gbk) or an Excel workbook when Accept asks", content((BatchAnswer = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "A malformed body", body = super::error::ErrorResponse),
         (status = 413, description = "More than 100,000 points, or a body over the size limit", body = super::error::ErrorResponse),
     )
@@ -216,13 +216,17 @@ pub async fn lookup_batch(
     let body = body.map_err(ApiError::from_body_rejection)?;
     let query_crs = crs.map(|v| parse_crs(&v)).transpose()?;
     let content_type = header_text(&headers, header::CONTENT_TYPE);
-    let csv_body = if content_type.starts_with("text/csv") {
+    // A table (CSV in UTF-8 or GBK, or an Excel workbook) or JSON.
+    let csv_body = if content_type.starts_with("text/csv")
+        || content_type.starts_with(crate::io::sheet::XLSX_TYPE)
+    {
         true
     } else if content_type.is_empty() || content_type.starts_with("application/json") {
         false
     } else {
         return Err(ApiError::UnsupportedMediaType(format!(
-            "content type {content_type:?} is not accepted (use application/json or text/csv)"
+            "content type {content_type:?} is not accepted (use application/json, text/csv or {})",
+            crate::io::sheet::XLSX_TYPE
         )));
     };
     // Parsing tens of megabytes is CPU work too: off the async threads.
@@ -237,7 +241,14 @@ pub async fn lookup_batch(
     .await
     .map_err(|e| ApiError::Internal(format!("lookup task failed: {e}")))??;
     let snapshot = snapshot_as_of(&state, as_of.as_deref()).await?;
-    let csv = header_text(&headers, header::ACCEPT).contains("text/csv");
+    let accept = header_text(&headers, header::ACCEPT);
+    let table = if accept.contains(crate::io::sheet::XLSX_TYPE) {
+        Some(Table::Xlsx)
+    } else if accept.contains("text/csv") {
+        Some(Table::Csv)
+    } else {
+        None
+    };
     // A large batch is CPU work: keep it off the async threads, and spread it over the cores
     // (rayon keeps the input order).
     tokio::task::spawn_blocking(move || {
@@ -260,10 +271,10 @@ pub async fn lookup_batch(
                 }
             })
             .collect();
-        if csv {
-            Ok(csv_response(&results))
-        } else {
-            json_response(&results)
+        match table {
+            Some(Table::Csv) => Ok(csv_response(&headers, &results)),
+            Some(Table::Xlsx) => xlsx_response(&results),
+            None => json_response(&results),
         }
     })
     .await
@@ -548,25 +559,75 @@ fn parse_csv(body: &[u8]) -> Result<Vec<Item>, ApiError> {
         .collect())
 }
 
-/// The batch as CSV: one row per input point, in order ([`lookup::csv_row`]).
-fn csv_response(results: &[BatchItem]) -> Response {
+/// The tables a batch can be answered as.
+enum Table {
+    Csv,
+    Xlsx,
+}
+
+/// An item's id as text, and its answer or error message.
+fn row_of(item: &BatchItem) -> (String, Result<&Answer, &str>) {
+    let id = match &item.id {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let result = match (&item.answer, &item.error) {
+        (Some(a), _) => Ok(a),
+        (None, e) => Err(e.as_ref().map_or("", |e| e.message.as_str())),
+    };
+    (id, result)
+}
+
+/// The batch as CSV: one row per input point, in order ([`lookup::csv_row`]), in the character
+/// set the request asks for (UTF-8 with a byte-order mark by default), as a download.
+fn csv_response(headers: &HeaderMap, results: &[BatchItem]) -> Response {
     let mut w = csv::Writer::from_writer(Vec::new());
     // Writing into a Vec cannot fail; a failure would only drop a row.
     let _ = w.write_record(lookup::CSV_HEADER);
     for item in results {
-        let id = match &item.id {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        let result = match (&item.answer, &item.error) {
-            (Some(a), _) => Ok(a),
-            (None, e) => Err(e.as_ref().map_or("", |e| e.message.as_str())),
-        };
+        let (id, result) = row_of(item);
         let _ = w.write_record(lookup::csv_row(id, result));
     }
     let bytes = w.into_inner().unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response()
+    super::download::csv(headers, "网格查询结果.csv", "lookup.csv", bytes)
+}
+
+/// The batch as an Excel workbook: the CSV's columns under Chinese headers, codes as text.
+fn xlsx_response(results: &[BatchItem]) -> Result<Response, ApiError> {
+    use crate::io::sheet::{Cell, Column, Sheet};
+    let columns = lookup::CSV_HEADER
+        .iter()
+        .zip(lookup::CSV_TITLES)
+        .map(|(&key, title)| Column { key, title })
+        .collect();
+    let rows = results
+        .iter()
+        .map(|item| {
+            let (id, result) = row_of(item);
+            lookup::csv_cells(id, result)
+                .into_iter()
+                .enumerate()
+                .map(|(i, text)| match text {
+                    t if t.is_empty() => Cell::Empty,
+                    t if lookup::CSV_CODE_COLUMNS.contains(&i) => Cell::Code(t),
+                    t => Cell::Text(t),
+                })
+                .collect()
+        })
+        .collect();
+    let sheet = Sheet {
+        name: "查询结果".into(),
+        columns,
+        rows,
+    };
+    let bytes = crate::io::sheet::xlsx(&[sheet])
+        .map_err(|e| ApiError::Internal(format!("cannot write the workbook: {e}")))?;
+    Ok(super::download::xlsx(
+        "网格查询结果.xlsx",
+        "lookup.xlsx",
+        bytes,
+    ))
 }
 
 #[cfg(test)]

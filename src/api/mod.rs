@@ -3,8 +3,10 @@
 //! Handlers turn a request into a typed query, call a pure function over the current snapshot and
 //! turn the answer into a response. Every failure becomes an [`error::ApiError`].
 
+pub mod attributes;
 pub mod auth;
 pub mod clean;
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod features;
@@ -17,6 +19,7 @@ pub mod openapi;
 pub mod page;
 pub mod plans;
 pub mod reports;
+pub mod rosters;
 pub mod schemas;
 pub mod serve;
 pub mod sync;
@@ -154,6 +157,7 @@ pub fn app(state: AppState) -> Router {
             get(lookup::lookup_point).post(lookup::lookup_batch),
         )
         .route("/v1/reports/coverage", get(reports::get_coverage_report))
+        .route("/v1/rosters", get(rosters::get_rosters))
         .route("/openapi.json", get(openapi::get_openapi))
         .route("/tiles/{z}/{x}/{y}", get(tiles::get_tile))
         .route("/tiles.json", get(tiles::get_tilejson))

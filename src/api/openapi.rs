@@ -32,6 +32,7 @@ pub mod params {
         Geojson,
         Csv,
         Html,
+        Xlsx,
     }
 
     /// A coordinate system of the input.
@@ -79,6 +80,7 @@ pub mod params {
         super::lookup::lookup_batch,
         super::reports::get_coverage_report,
         super::grids::get_grid_summary,
+        super::rosters::get_rosters,
         super::tiles::get_tile,
         super::tiles::get_tilejson,
         super::tiles::get_style,
@@ -113,7 +115,9 @@ pub mod params {
         CoverageReport,
         GridSummary,
         Contents,
-        Named
+        Named,
+        super::rosters::RosterFormat,
+        super::rosters::RosterTable
     ))
 )]
 pub struct ApiDoc;

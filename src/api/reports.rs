@@ -162,7 +162,8 @@ pub struct CoverageParams {
     path = "/v1/reports/coverage",
     params(CoverageParams),
     responses(
-        (status = 200, description = "The report; GeoJSON, CSV and HTML when `format` asks", body = CoverageReport),
+        (status = 200, description = "The report; GeoJSON, CSV (UTF-8 with a byte-order mark, or GBK for `Accept-Charset: gbk`), HTML or an Excel workbook when `format` asks; CSV and Excel as a download named in Chinese", content((CoverageReport = "application/json"), ("application/geo+json"), ("text/csv"), ("text/html"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            headers(("Content-Disposition" = String, description = "For csv and xlsx: attachment; filename*=UTF-8''网格覆盖报告….xlsx"))),
         (status = 400, description = "An unknown, repeated or malformed parameter", body = super::error::ErrorResponse),
         (status = 404, description = "No such community", body = super::error::ErrorResponse),
     )
@@ -170,6 +171,7 @@ pub struct CoverageParams {
 pub async fn get_coverage_report(
     State(state): State<AppState>,
     Params(q): Params<CoverageParams>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = match &q.format {
         None => Format::default(),
@@ -189,6 +191,12 @@ pub async fn get_coverage_report(
         ..defaults
     };
     let as_of = q.as_of;
+    // The saved file says what it holds: 网格覆盖报告-<community>-<as_of>.xlsx.
+    let stem: String = [options.community.as_deref(), as_of.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(|part| format!("-{}", part.replace(':', "")))
+        .collect();
     let report = make_report(
         state.store.as_ref(),
         state.snapshot.current(),
@@ -202,5 +210,13 @@ pub async fn get_coverage_report(
         .await
         .map_err(|e| ApiError::Internal(format!("rendering the coverage report: {e}")))?
         .map_err(|e| ApiError::Internal(format!("rendering the coverage report: {e}")))?;
-    Ok(([(header::CONTENT_TYPE, format.content_type())], body).into_response())
+    let (name, fallback) = (
+        format!("网格覆盖报告{stem}.{}", format.extension()),
+        format!("coverage-report{stem}.{}", format.extension()),
+    );
+    Ok(match format {
+        Format::Csv => super::download::csv(&headers, &name, &fallback, body),
+        Format::Xlsx => super::download::xlsx(&name, &fallback, body),
+        _ => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
+    })
 }

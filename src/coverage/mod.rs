@@ -45,6 +45,7 @@ pub mod faults;
 pub mod geom;
 pub mod partition;
 pub mod render;
+pub mod sheets;
 pub mod slivers;
 pub mod thin;
 

@@ -1,7 +1,8 @@
-//! The report in its four forms: JSON (the serde form), GeoJSON (every fault a feature), CSV
-//! (every table in one file, told apart by its first column `table`) and HTML (a printable page
-//! with a summary, a table per community and a small inline SVG map of each fault, with no
-//! external assets).
+//! The report in its five forms: JSON (the serde form), GeoJSON (every fault a feature), CSV
+//! (every table in one file, told apart by its first column `table`; UTF-8 with a byte-order
+//! mark so that Chinese Excel opens it), HTML (a printable page with a summary, a table per
+//! community and a small inline SVG map of each fault, with no external assets) and an Excel
+//! workbook ([`super::sheets`], a sheet per table with Chinese headers).
 
 use std::fmt::Write as _;
 use std::str::FromStr;
@@ -21,11 +22,12 @@ pub enum Format {
     Geojson,
     Csv,
     Html,
+    Xlsx,
 }
 
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("format {0:?} is not one of json, geojson, csv, html")]
+#[error("format {0:?} is not one of json, geojson, csv, html, xlsx")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for Format {
@@ -36,6 +38,7 @@ impl FromStr for Format {
             "geojson" => Ok(Format::Geojson),
             "csv" => Ok(Format::Csv),
             "html" => Ok(Format::Html),
+            "xlsx" => Ok(Format::Xlsx),
             other => Err(UnknownFormat(other.into())),
         }
     }
@@ -49,30 +52,52 @@ impl Format {
             Format::Geojson => "application/geo+json",
             Format::Csv => "text/csv; charset=utf-8",
             Format::Html => "text/html; charset=utf-8",
+            Format::Xlsx => crate::io::sheet::XLSX_TYPE,
+        }
+    }
+
+    /// The file name extension of this form.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Geojson => "geojson",
+            Format::Csv => "csv",
+            Format::Html => "html",
+            Format::Xlsx => "xlsx",
         }
     }
 }
 
-/// The report in `format`.
-pub fn render(report: &CoverageReport, format: Format) -> Result<String, serde_json::Error> {
-    match format {
-        Format::Json => serde_json::to_string_pretty(report),
-        Format::Geojson => serde_json::to_string(&geojson(report)?),
-        Format::Csv => Ok(csv(report)),
-        Format::Html => Ok(html(report)),
-    }
+/// Why a form could not be made (neither happens with a report the code made).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+}
+
+/// The report in `format`, as bytes (the text forms are UTF-8).
+pub fn render(report: &CoverageReport, format: Format) -> Result<Vec<u8>, RenderError> {
+    Ok(match format {
+        Format::Json => serde_json::to_vec_pretty(report)?,
+        Format::Geojson => serde_json::to_vec(&geojson(report)?)?,
+        Format::Csv => csv(report),
+        Format::Html => html(report).into_bytes(),
+        Format::Xlsx => crate::io::sheet::xlsx(&super::sheets::workbook(report))?,
+    })
 }
 
 /// One fault of any kind, as the GeoJSON, CSV and HTML forms list it.
-struct FaultRow<'a> {
-    kind: &'static str,
-    community: &'a str,
-    grids: Vec<String>,
-    area_m2: f64,
-    width_m: Option<f64>,
+pub(super) struct FaultRow<'a> {
+    pub kind: &'static str,
+    pub community: &'a str,
+    pub grids: Vec<String>,
+    pub area_m2: f64,
+    pub width_m: Option<f64>,
     /// Slivers: the edge's length (m), its pieces, and whether one side is the boundary.
-    sliver: Option<(f64, usize, bool)>,
-    geometry: &'a MultiPolygon<f64>,
+    pub sliver: Option<(f64, usize, bool)>,
+    pub geometry: &'a MultiPolygon<f64>,
 }
 
 fn gap_row<'a>(community: &'a str, kind: &'static str, g: &'a Gap) -> FaultRow<'a> {
@@ -125,7 +150,7 @@ fn sliver_row<'a>(community: &'a str, kind: &'static str, s: &'a SliverEdge) -> 
 
 /// Every areal fault: per community (gap, overlap, outside, slivers, commercial grids outside),
 /// then per subdistrict (`community_gap`, `community_overlap`, `community_outside`).
-fn fault_rows(r: &CoverageReport) -> Vec<FaultRow<'_>> {
+pub(super) fn fault_rows(r: &CoverageReport) -> Vec<FaultRow<'_>> {
     let mut rows = Vec::new();
     for c in &r.communities {
         rows.extend(c.gaps.iter().map(|g| gap_row(&c.code, "gap", g)));
@@ -258,8 +283,8 @@ const CSV_COLUMNS: [&str; 17] = [
 ];
 
 /// All tables in one CSV: `community` (one row per community with its figures), `fault` (every
-/// areal fault), `point_outside`, `grid` (balance), `data_fault`.
-fn csv(r: &CoverageReport) -> String {
+/// areal fault), `point_outside`, `grid` (balance), `data_fault`; UTF-8 after a byte-order mark.
+fn csv(r: &CoverageReport) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut rows: Vec<Vec<String>> = Vec::new();
     let n = |v: f64| format!("{v:.2}");
@@ -348,7 +373,7 @@ fn csv(r: &CoverageReport) -> String {
         let _ = w.write_record(r.into_iter().map(crate::io::csv::safe_cell));
     }
     let bytes = w.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+    crate::io::sheet::encode(bytes, crate::io::sheet::Charset::Utf8)
 }
 
 /// A sliver edge's length, pieces and boundary side, as the CSV's detail column says it.
@@ -374,7 +399,7 @@ fn balance_name(b: super::Balance) -> &'static str {
 }
 
 /// (kind, code, message) for every data fault.
-fn data_fault_lines(r: &CoverageReport) -> Vec<(&'static str, String, String)> {
+pub(super) fn data_fault_lines(r: &CoverageReport) -> Vec<(&'static str, String, String)> {
     let f = &r.faults;
     let mut out: Vec<(&'static str, String, String)> = Vec::new();
     out.extend(
@@ -654,7 +679,7 @@ mod tests {
     #[test]
     fn every_form_of_the_demo_report() {
         let r = demo();
-        let gj: Value = serde_json::from_str(&render(&r, Format::Geojson).unwrap()).unwrap();
+        let gj: Value = serde_json::from_slice(&render(&r, Format::Geojson).unwrap()).unwrap();
         let kinds: Vec<&str> = gj["features"]
             .as_array()
             .unwrap()
@@ -665,7 +690,10 @@ mod tests {
             assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
         }
         let csv = render(&r, Format::Csv).unwrap();
-        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let csv = csv
+            .strip_prefix(b"\xef\xbb\xbf")
+            .expect("a byte-order mark");
+        let mut reader = csv::Reader::from_reader(csv);
         let tables: Vec<String> = reader
             .records()
             .map(|r| r.unwrap()[0].to_string())
@@ -673,11 +701,11 @@ mod tests {
         assert_eq!(tables.iter().filter(|t| *t == "community").count(), 10);
         assert_eq!(tables.iter().filter(|t| *t == "grid").count(), 66);
         assert_eq!(tables.iter().filter(|t| *t == "fault").count(), 4);
-        let html = render(&r, Format::Html).unwrap();
+        let html = String::from_utf8(render(&r, Format::Html).unwrap()).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>"));
         assert_eq!(html.matches("<svg").count(), 4);
         assert!(!html.contains("http://") || html.matches("http://").count() == 4);
-        let json: Value = serde_json::from_str(&render(&r, Format::Json).unwrap()).unwrap();
+        let json: Value = serde_json::from_slice(&render(&r, Format::Json).unwrap()).unwrap();
         assert_eq!(json["communities"].as_array().unwrap().len(), 10);
         assert_eq!(
             json["communities"][2]["outside"][0]["geometry"]["type"],

@@ -1,15 +1,16 @@
-//! CSV import of the standard address registry (标准地址): one row per address.
+//! Import of the standard address registry (标准地址) from a table: CSV or Excel `.xlsx`, one row
+//! per address ([`super::table`] reads both, UTF-8 or GBK, a title row above the header allowed).
 //!
-//! Columns (named in a header row, any order, case-insensitive): `address` (the text), `lon`,
-//! `lat` (required); `crs` (wgs84, cgcs2000, gcj02 or bd09; default wgs84), `compound`,
-//! `building`, `code` or `id` (optional). Points are converted to WGS84 before they are stored.
-//! The code is the `code`/`id` column, or [`crate::address::derived_code`] of the text. The
-//! parts the text parses into (road, number, compound, building, unit, room) are stored as
-//! properties, the `compound` and `building` columns overriding the parsed ones.
+//! Columns (named in the header row, any order, English names case-insensitive): `address`
+//! (地址), `lon` (经度), `lat` (纬度) (required); `crs` (坐标系: wgs84, cgcs2000, gcj02 or bd09;
+//! default wgs84), `compound` (小区), `building` (楼栋), `code` or `id` (地址编码) (optional).
+//! Points are converted to WGS84 before they are stored. The code is the `code`/`id` column, or
+//! [`crate::address::derived_code`] of the text. The parts the text parses into (road, number,
+//! compound, building, unit, room) are stored as properties, the `compound` and `building`
+//! columns overriding the parsed ones.
 //!
 //! All or nothing like every import: every row is checked, and any bad row refuses the file
-//! with messages that name the line (1 is the header) and the fault. Text that is not UTF-8 is
-//! read as GBK, as spreadsheets in China often save it.
+//! with messages that name the line (the file's line or the sheet's row) and the fault.
 //!
 //! Every CSV we write passes its text cells through [`safe_cell`].
 
@@ -32,6 +33,7 @@ use geo::{Geometry, Point};
 use serde_json::{Map, Value};
 
 use super::ImportError;
+use super::table::{Row, Table, TableError};
 use crate::address::{derived_code, normalize::normalize, parse::parse};
 use crate::model::{FeatureDraft, Layer};
 use crate::spatial::crs::Crs;
@@ -100,40 +102,34 @@ struct Columns {
     code: Option<usize>,
 }
 
-fn columns(header: &csv::StringRecord) -> Result<Columns, ImportError> {
-    let find = |name: &str| {
-        header.iter().position(|h| {
-            h.trim()
-                .trim_start_matches('\u{feff}')
-                .eq_ignore_ascii_case(name)
-        })
-    };
-    let need = |name: &str| {
-        find(name).ok_or_else(|| {
+/// Each column by the names a header may give it, in English or Chinese.
+const ADDRESS: &[&str] = &["address", "地址", "标准地址", "详细地址"];
+const LON: &[&str] = &["lon", "lng", "经度"];
+const LAT: &[&str] = &["lat", "纬度"];
+const CRS: &[&str] = &["crs", "坐标系"];
+const COMPOUND: &[&str] = &["compound", "小区"];
+const BUILDING: &[&str] = &["building", "楼栋", "楼号"];
+const CODE: &[&str] = &["code", "id", "地址编码", "编码"];
+const KNOWN: &[&[&str]] = &[ADDRESS, LON, LAT, CRS, COMPOUND, BUILDING, CODE];
+
+fn columns(table: &Table) -> Result<Columns, ImportError> {
+    let need = |names: &[&str]| {
+        table.column(names).ok_or_else(|| {
             ImportError::Document(format!(
-                "line 1: the CSV header has no {name} column (it needs address, lon and lat; found {:?})",
-                header.iter().collect::<Vec<_>>()
+                "line {}: the header has no {} column (it needs address, lon and lat, or 地址、经度、纬度; found {:?})",
+                table.header_line, names[0], table.header
             ))
         })
     };
     Ok(Columns {
-        address: need("address")?,
-        lon: need("lon")?,
-        lat: need("lat")?,
-        crs: find("crs"),
-        compound: find("compound"),
-        building: find("building"),
-        code: find("code").or_else(|| find("id")),
+        address: need(ADDRESS)?,
+        lon: need(LON)?,
+        lat: need(LAT)?,
+        crs: table.column(CRS),
+        compound: table.column(COMPOUND),
+        building: table.column(BUILDING),
+        code: table.column(CODE),
     })
-}
-
-/// Decode as UTF-8 (without a BOM), or as GBK when it is not UTF-8.
-fn decode(bytes: &[u8]) -> String {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::GBK.decode(bytes).0.into_owned(),
-    }
 }
 
 fn number(
@@ -163,19 +159,15 @@ fn number(
     Ok(value)
 }
 
-fn row(r: &csv::StringRecord, c: &Columns) -> Result<FeatureDraft, RowFault> {
-    let cell = |i: Option<usize>| {
-        i.and_then(|i| r.get(i))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-    };
+fn row(r: &Row, c: &Columns) -> Result<FeatureDraft, RowFault> {
+    let cell = |i: Option<usize>| r.cell(i);
     let address = cell(Some(c.address)).ok_or(RowFault::MissingAddress)?;
     let normalised = normalize(address);
     if normalised.is_empty() {
         return Err(RowFault::MissingAddress);
     }
-    let lon = number("lon", r.get(c.lon), (-180.0, 180.0, "-180 to 180"))?;
-    let lat = number("lat", r.get(c.lat), (-90.0, 90.0, "-90 to 90"))?;
+    let lon = number("lon", cell(Some(c.lon)), (-180.0, 180.0, "-180 to 180"))?;
+    let lat = number("lat", cell(Some(c.lat)), (-90.0, 90.0, "-90 to 90"))?;
     let crs: Crs = match cell(c.crs) {
         Some(t) => t.to_ascii_lowercase().parse()?,
         None => Crs::default(),
@@ -210,30 +202,26 @@ fn row(r: &csv::StringRecord, c: &Columns) -> Result<FeatureDraft, RowFault> {
     })
 }
 
-/// Read an address CSV into drafts (with their line numbers), or every bad row.
+/// Read an address table (CSV in UTF-8 or GBK, or `.xlsx`) into drafts (with their line
+/// numbers), or every bad row.
 pub fn read(bytes: &[u8]) -> Result<Vec<(usize, FeatureDraft)>, ImportError> {
-    let text = decode(bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| ImportError::Document(format!("line 1: cannot read the CSV header: {e}")))?
-        .clone();
-    let c = columns(&header)?;
+    let table = Table::read(bytes, KNOWN, usize::MAX).map_err(|e| match e {
+        TableError::Csv { line, message } => ImportError::Rows {
+            errors: vec![RowError {
+                line,
+                fault: RowFault::Malformed(message),
+            }],
+            total: 1,
+        },
+        e => ImportError::Document(e.to_string()),
+    })?;
+    let c = columns(&table)?;
     let mut drafts = Vec::new();
     let mut errors = Vec::new();
     let mut first: HashMap<String, usize> = HashMap::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = record
-            .as_ref()
-            .ok()
-            .and_then(|r| r.position())
-            .map_or(i + 2, |p| p.line() as usize);
-        let result = record
-            .map_err(|e| RowFault::Malformed(e.to_string()))
-            .and_then(|r| row(&r, &c));
-        match result {
+    for r in &table.rows {
+        let line = r.line;
+        match row(r, &c) {
             Ok(d) => match first.get(&d.code) {
                 Some(&first) => errors.push(RowError {
                     line,
@@ -309,6 +297,7 @@ mod tests {
     #[test]
     fn each_fault_names_its_line() {
         assert!(err("addr,lon,lat\n").contains("no address column"));
+        assert!(err("").contains("empty"));
         assert_eq!(
             err("address,lon,lat\n,113,34\n"),
             "line 2 has no address; nothing was imported"

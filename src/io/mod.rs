@@ -9,11 +9,14 @@
 //! the bad features (0-based index, layer and code when known, and the fault) and the store stays
 //! exactly as it was.
 
+pub mod attributes;
 pub mod csv;
 pub mod draft;
 pub mod geojson;
 pub mod prj;
+pub mod sheet;
 pub mod shp;
+pub mod table;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -370,7 +373,7 @@ fn draft_error(index: usize, d: &FeatureDraft, fault: FeatureFault) -> FeatureEr
 enum Format {
     GeoJson,
     Shapefile,
-    /// The standard address registry.
+    /// The standard address registry, as CSV or `.xlsx`.
     Csv,
 }
 
@@ -382,14 +385,14 @@ fn format_of(path: &Path) -> Result<Format, ImportError> {
     match ext.as_deref() {
         Some("geojson" | "json") => Ok(Format::GeoJson),
         Some("shp") => Ok(Format::Shapefile),
-        Some("csv") => Ok(Format::Csv),
+        Some("csv" | "xlsx") => Ok(Format::Csv),
         Some("dbf" | "shx" | "prj" | "cpg") => Err(ImportError::File {
             path: path.to_path_buf(),
             message: "this is a shapefile companion file: import the .shp beside it".into(),
         }),
         _ => Err(ImportError::File {
             path: path.to_path_buf(),
-            message: "unknown file type: expected .geojson, .json, .shp or .csv".into(),
+            message: "unknown file type: expected .geojson, .json, .shp, .csv or .xlsx".into(),
         }),
     }
 }

@@ -18,6 +18,7 @@
 
 import * as maplibregl from 'maplibre-gl';
 import { pickLanguage, translator } from './i18n.js';
+import { mountTables } from './tables.js';
 
 // The CSS font families for CJK labels, the same list as the style's `text-font`.
 const LOCAL_FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif";
@@ -244,6 +245,7 @@ async function loadCoverage() {
 // ---- controls ---------------------------------------------------------------------------------
 
 function renderStatic() {
+  if (tables) tables.render();
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   document.title = `${t('title')} · gridmap`;
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
@@ -327,7 +329,20 @@ function field(dl, key, value) {
   dl.append(dt, dd);
 }
 
+// The tables section (Excel downloads and the attribute upload), scoped to the community of
+// what is selected.
+let tables = null;
+
+function selectedCommunity() {
+  const s = state.summary;
+  if (!s) return null;
+  if (s.layer === 'community') return s.code;
+  if (s.layer === 'party_grid' || s.layer === 'commercial_grid') return s.parent ? s.parent.code : null;
+  return null;
+}
+
 function renderPanel() {
+  if (tables) tables.render();
   const panel = $('panel');
   const body = $('panel-body');
   body.replaceChildren();
@@ -546,6 +561,7 @@ narrow.addEventListener('change', () => { $('controls').open = !narrow.matches; 
 // ---- signing in and the editor --------------------------------------------------------------
 
 function renderAccount() {
+  if (tables) tables.render();
   const s = state.session;
   $('account-name').hidden = !s;
   $('account-name').textContent = s ? `${s.name}（${t(`role_${s.role}`)}）` : '';
@@ -665,6 +681,12 @@ $('signout').addEventListener('click', async () => {
   emit('session', { ok: true, session: null });
 });
 
+tables = mountTables($('tables'), {
+  tr: (key) => t(key),
+  session: () => state.session,
+  community: () => selectedCommunity(),
+  applied: () => reloadData(null),
+});
 renderStatic();
 renderSwitches();
 renderAccount();
