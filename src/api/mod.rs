@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod clean;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod features;
@@ -78,6 +79,8 @@ pub struct EditState {
     pub sign_in: crate::auth::throttle::SignInGuard,
     /// The last coverage reports, made one at a time.
     pub reports: reports::ReportCache,
+    /// Which origins may call from a browser (none by default); see [`cors`].
+    pub cors: cors::CorsPolicy,
 }
 
 impl Default for EditState {
@@ -88,6 +91,7 @@ impl Default for EditState {
             refresh: tokio::sync::Mutex::new(()),
             sign_in: Default::default(),
             reports: Default::default(),
+            cors: Default::default(),
         }
     }
 }
@@ -139,7 +143,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
 /// The whole service as a router, so tests call it without a socket.
 pub fn app(state: AppState) -> Router {
     metrics::init();
-    Router::new()
+    let routes = Router::new()
         .route("/", get(page::get_page))
         .route("/assets/{hash}/{file}", get(page::get_asset))
         .route("/healthz", get(health::get_health))
@@ -183,7 +187,18 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
+        ));
+    // Outside the read guard, so that a preflight (which never carries credentials) is answered
+    // when reads are closed; inside the headers below, so that its answer carries them too.
+    let routes = if state.edit.cors.enabled() {
+        routes.layer(axum::middleware::from_fn_with_state(
+            Arc::new(cors::CorsLayers::new(&state.edit.cors)),
+            cors::cors,
         ))
+    } else {
+        routes
+    };
+    routes
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
