@@ -211,11 +211,11 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        // Links in tiles.json, style.json and the OGC documents are made from these headers, so
-        // a shared cache must key on them.
+        // Links in tiles.json, style.json and the OGC documents are made from these headers
+        // (the prefix only when a proxy of ours sent it), so a shared cache must key on them.
         .layer(SetResponseHeaderLayer::appending(
             header::VARY,
-            HeaderValue::from_static("Host, X-Forwarded-Proto"),
+            HeaderValue::from_static("Host, X-Forwarded-Proto, X-Forwarded-Prefix"),
         ))
         // A panic in a handler is a JSON 500 and a log line, never a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
