@@ -166,6 +166,8 @@ pub fn app(state: AppState) -> Router {
         .route("/ogc/conformance", get(ogc::get_conformance))
         .route("/ogc/collections", get(ogc::get_collections))
         .route("/ogc/collections/{id}", get(ogc::get_collection))
+        .route("/ogc/api", get(openapi::get_ogc_api))
+        .route("/ogc/collections/{id}/queryables", get(ogc::get_queryables))
         .route("/ogc/collections/{id}/items", get(ogc::get_items))
         .route(
             "/ogc/collections/{id}/items/{feature_id}",
