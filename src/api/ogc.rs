@@ -86,7 +86,7 @@ pub struct ItemsParams {
     bbox: Option<String>,
     /// Features per page, default 100; at most 10000 are returned, a larger value is read as
     /// 10000.
-    #[param(value_type = Option<u64>, minimum = 1, default = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, default = 100)]
     limit: Option<String>,
     /// Features to skip, default 0.
     #[param(value_type = Option<usize>)]
@@ -319,17 +319,22 @@ impl ItemsQuery {
     }
 }
 
-/// `limit`: a whole number of at least 1 (400 otherwise); above [`MAX_LIMIT`] it is read as
-/// [`MAX_LIMIT`] (however many digits it has).
+/// `limit`: a whole number from 1 to 2^63 - 1 (the document's int64; 400 otherwise); above
+/// [`MAX_LIMIT`] it is read as [`MAX_LIMIT`].
 fn parse_limit(text: &str) -> Result<usize, ApiError> {
     let t = text.trim();
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) || t.bytes().all(|b| b == b'0') {
-        return Err(ApiError::bad_request(
-            "invalid_parameter",
-            format!("limit must be a whole number of at least 1, got {text:?}"),
-        ));
-    }
-    Ok(t.parse::<usize>().map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)))
+    t.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| t.parse::<i64>().ok())
+        .flatten()
+        .filter(|n| *n >= 1)
+        .map(|n| usize::try_from(n).map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT)))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("limit must be a whole number from 1 to 2^63 - 1, got {text:?}"),
+            )
+        })
 }
 
 /// The representation asked for: `?f=` first, else the `Accept` header.
@@ -528,7 +533,8 @@ pub async fn get_collection(
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/queryables", tag = "ogc",
     params(("collectionId" = String, Path, description = "A layer id"),
            FormatParams),
-    responses((status = 200, description = "A JSON Schema of the queryables: code, name, parent and the layer's well-known properties", content_type = "application/schema+json"),
+    responses((status = 200, description = "A JSON Schema of the queryables: code, name, parent and the layer's well-known properties; HTML with f=html",
+                content((Object = "application/schema+json"), (String = "text/html"))),
               (status = 404, description = "No such layer", body = super::error::ErrorResponse)))]
 pub async fn get_queryables(
     path: Result<Path<String>, PathRejection>,
@@ -610,7 +616,8 @@ fn feature_json(f: &Feature) -> Value {
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items", tag = "ogc",
     params(("collectionId" = String, Path, description = "A layer id"),
            ItemsParams),
-    responses((status = 200, description = "A GeoJSON FeatureCollection with numberMatched, numberReturned and paging links", content_type = "application/geo+json"),
+    responses((status = 200, description = "A GeoJSON FeatureCollection with numberMatched, numberReturned and paging links; an HTML table with f=html",
+                content((Object = "application/geo+json"), (String = "text/html"))),
               (status = 400, description = "Bad bbox, limit, offset or filter value, or a parameter that is not one of the collection's", body = super::error::ErrorResponse),
               (status = 404, description = "No such collection", body = super::error::ErrorResponse)))]
 pub async fn get_items(
@@ -731,7 +738,8 @@ pub async fn get_items(
     params(("collectionId" = String, Path, description = "A layer id"),
            ("featureId" = String, Path, description = "The feature's code"),
            FormatParams),
-    responses((status = 200, description = "A GeoJSON Feature", content_type = "application/geo+json"),
+    responses((status = 200, description = "A GeoJSON Feature; HTML with f=html",
+                content((Object = "application/geo+json"), (String = "text/html"))),
               (status = 404, description = "No such collection or feature", body = super::error::ErrorResponse)))]
 pub async fn get_item(
     State(state): State<AppState>,
@@ -859,11 +867,9 @@ mod tests {
         assert_eq!(parse_limit("10").ok(), Some(10));
         assert_eq!(parse_limit("10000").ok(), Some(MAX_LIMIT));
         assert_eq!(parse_limit("10001").ok(), Some(MAX_LIMIT));
-        assert_eq!(
-            parse_limit("99999999999999999999999999").ok(),
-            Some(MAX_LIMIT)
-        );
-        for bad in ["0", "00", "-1", "x", "", "1.5", "+5"] {
+        assert_eq!(parse_limit("9223372036854775807").ok(), Some(MAX_LIMIT));
+        // Beyond the document's int64.
+        for bad in ["0", "00", "-1", "x", "", "1.5", "+5", "9223372036854775808"] {
             assert!(parse_limit(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_offset("0").ok(), Some(0));
