@@ -13,10 +13,11 @@
 //! Page sizes: `limit` defaults to 100; a larger value than 10,000 is read as 10,000 rather than
 //! refused (Part 1, 1.0.1, `/req/core/fc-limit-response-1`: the maximum is the server's to
 //! choose and a request above it is not an error). A GeoJSON page's `next` link asks for the
-//! largest page, whatever the page it follows asked for: clients that follow `next` (GDAL's
-//! driver asks for 10 features a page and never reads the maximum from the API document before
-//! GDAL 3.9) then read a collection of 10,000 features in two requests instead of a thousand,
-//! while every page still holds no more than the `limit` of its own URL.
+//! largest page, whatever the page it follows asked for: clients that follow `next` (GDAL 3.6's
+//! driver asks for 10 features a page and reads no maximum from the API document; later ones
+//! ask for 1,000, or what a `$ref`'d `limit` parameter says) then read a collection of 10,000
+//! features in two requests instead of a thousand, while every page still holds no more than
+//! the `limit` of its own URL.
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
