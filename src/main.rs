@@ -206,6 +206,16 @@ struct EditArgs {
     /// committed); 0 turns the poll off.
     #[arg(long, env = "GRIDMAP_POLL_SECONDS", default_value_t = 5)]
     poll_seconds: u64,
+    /// An origin whose pages may call the API from a browser (repeatable; the variable takes a
+    /// comma-separated list): `*` opens reads (GET, HEAD) to every origin without credentials;
+    /// a named origin such as `https://map.example.gov.cn` may read and write with the session
+    /// cookie. None by default: no CORS headers at all.
+    #[arg(
+        long = "cors-origin",
+        env = "GRIDMAP_CORS_ORIGIN",
+        value_delimiter = ','
+    )]
+    cors_origin: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -658,6 +668,8 @@ async fn serve(
     limits: api::serve::Limits,
     edit: &EditArgs,
 ) -> Result<()> {
+    // A mistyped origin stops the start at once, before the store is opened.
+    let cors = api::cors::CorsPolicy::parse(&edit.cors_origin)?;
     let store = store::open(&cli.store_config()).await?;
     if !no_demo && store.data_version().await? == 0 {
         load_demo(store.as_ref()).await?;
@@ -677,6 +689,7 @@ async fn serve(
         edit: Arc::new(api::EditState {
             open_reads: edit.open_reads,
             tolerance_m: edit.edit_tolerance,
+            cors,
             ..Default::default()
         }),
         views: Default::default(),

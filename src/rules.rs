@@ -23,6 +23,105 @@ pub const MAX_COUNT: u64 = 10_000_000;
 /// Properties that are counts.
 pub const COUNT_KEYS: [&str; 2] = ["households", "residents"];
 
+/// The value type of a well-known property (see [`well_known`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyKind {
+    /// Text, such as a name, an address or a phone number.
+    Text,
+    /// A count of [`COUNT_KEYS`]: a whole number from 0 to [`MAX_COUNT`], as imports and edits
+    /// enforce.
+    Count,
+    /// A whole number the rules do not bound (buildings, members, …).
+    Integer,
+    /// Any number (an area in m²).
+    Number,
+    /// true or false.
+    Boolean,
+}
+
+/// The properties a layer's features carry by convention (the demo and the imports of the
+/// subdistricts' files), beside `code`, `name` and `parent`, with their types: what the OGC
+/// queryables list and what items can be filtered on. Other free properties are kept and served
+/// but not described.
+pub fn well_known(layer: Layer) -> &'static [(&'static str, PropertyKind)] {
+    use PropertyKind::*;
+    match layer {
+        Layer::Subdistrict => &[
+            ("households", Count),
+            ("residents", Count),
+            ("communities", Integer),
+            ("office_address", Text),
+            ("office_phone", Text),
+            ("party_org", Text),
+        ],
+        Layer::Community => &[
+            ("households", Count),
+            ("residents", Count),
+            ("party_grids", Integer),
+            ("office_address", Text),
+            ("office_phone", Text),
+            ("party_org", Text),
+            ("services", Text),
+        ],
+        Layer::PartyGrid => &[
+            ("households", Count),
+            ("residents", Count),
+            ("buildings", Integer),
+            ("grid_worker", Text),
+            ("grid_worker_phone", Text),
+            ("grid_leader", Text),
+        ],
+        Layer::CommercialGrid => &[
+            ("kind", Text),
+            ("address", Text),
+            ("enterprises", Integer),
+            ("buildings", Integer),
+            ("grid_worker", Text),
+            ("grid_worker_phone", Text),
+        ],
+        Layer::Compound => &[
+            ("households", Count),
+            ("buildings", Integer),
+            ("property_company", Text),
+            ("address", Text),
+        ],
+        Layer::Unit => &[("category", Text), ("address", Text), ("phone", Text)],
+        Layer::Shop => &[
+            ("category", Text),
+            ("address", Text),
+            ("phone", Text),
+            ("archived", Boolean),
+        ],
+        Layer::SocialOrg => &[
+            ("category", Text),
+            ("address", Text),
+            ("phone", Text),
+            ("archived", Boolean),
+            ("members", Integer),
+        ],
+        Layer::ServiceStation => &[
+            ("address", Text),
+            ("phone", Text),
+            ("services", Text),
+            ("hours", Text),
+        ],
+        Layer::PartyCenter => &[
+            ("address", Text),
+            ("phone", Text),
+            ("hours", Text),
+            ("floor_area_m2", Number),
+        ],
+        Layer::Address => &[
+            ("compound", Text),
+            ("road", Text),
+            ("number", Text),
+            ("building", Text),
+            ("unit", Text),
+            ("room", Text),
+        ],
+    }
+}
+
 /// What is wrong with a code's characters or length.
 pub fn code_text_fault(code: &str) -> Option<String> {
     let n = code.chars().count();
@@ -225,6 +324,25 @@ mod tests {
         );
         assert_eq!(faults.len(), 1, "{faults:?}");
         assert!(faults[0].starts_with("households: -5"), "{faults:?}");
+    }
+
+    #[test]
+    fn well_known_counts_are_the_count_keys() {
+        for layer in Layer::ALL {
+            let props = well_known(layer);
+            for (key, kind) in props {
+                assert_eq!(
+                    *kind == PropertyKind::Count,
+                    COUNT_KEYS.contains(key),
+                    "{key}"
+                );
+                assert!(!["code", "name", "parent", "layer"].contains(key), "{key}");
+            }
+            let mut keys: Vec<_> = props.iter().map(|p| p.0).collect();
+            keys.sort();
+            keys.dedup();
+            assert_eq!(keys.len(), props.len(), "{layer}: a key twice");
+        }
     }
 
     #[test]

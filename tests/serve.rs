@@ -78,7 +78,7 @@ fn hanging_clients_are_cut_off_and_do_not_hold_shutdown() {
         "content-security-policy: default-src 'self'",
         "x-content-type-options: nosniff",
         "x-frame-options: deny",
-        "vary: host, x-forwarded-proto",
+        "vary: host, x-forwarded-proto, x-forwarded-prefix",
     ] {
         assert!(head.contains(h), "{h} missing from\n{head}");
     }

@@ -79,6 +79,74 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// Where the client reached this service, for absolute links (OGC documents, tiles.json,
+/// style.json) and `Location`: `scheme://host` from `Host` and `X-Forwarded-Proto`, and the path
+/// prefix a reverse proxy put before our routes (`X-Forwarded-Prefix`, e.g. `/gridmap`). The
+/// prefix is taken only from a proxy of ours (a peer on this host or the private network, as
+/// for `X-Forwarded-For` in [`ClientAddr`]): from anyone else it could point the links of a
+/// cached document elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl {
+    /// `scheme://host[:port]`.
+    pub origin: String,
+    /// Empty, or `/` and path segments without a trailing `/`.
+    pub prefix: String,
+}
+
+impl PublicUrl {
+    /// `scheme://host[:port]/prefix`: what every absolute link starts with.
+    pub fn base(&self) -> String {
+        format!("{}{}", self.origin, self.prefix)
+    }
+
+    /// The public URL of a request with these headers, from a proxy of ours or not.
+    pub fn from_headers(headers: &axum::http::HeaderMap, from_proxy: bool) -> PublicUrl {
+        let prefix = if from_proxy {
+            headers
+                .get("x-forwarded-prefix")
+                .and_then(|v| v.to_str().ok())
+                .and_then(clean_prefix)
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        PublicUrl {
+            origin: super::tiles::base_url(headers),
+            prefix,
+        }
+    }
+}
+
+/// A forwarded prefix as a path: `/a/b` (a trailing `/` dropped, `/` alone is no prefix); `None`
+/// when it is not a plain absolute path (no `//` start, no `.` or `..` segment, only unreserved
+/// characters and `/`), so nothing of it can turn a link into another host's or a script.
+fn clean_prefix(raw: &str) -> Option<String> {
+    let p = raw.trim().trim_end_matches('/');
+    if p.is_empty() {
+        return Some(String::new());
+    }
+    let plain = p.starts_with('/')
+        && !p.starts_with("//")
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
+        && p.split('/')
+            .skip(1)
+            .all(|seg| !matches!(seg, "" | "." | ".."));
+    plain.then(|| p.to_string())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PublicUrl {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let from_proxy = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .is_some_and(|c| is_proxy(c.0.ip()));
+        Ok(PublicUrl::from_headers(&parts.headers, from_proxy))
+    }
+}
+
 /// An address a reverse proxy of ours would have: loopback or private.
 fn is_proxy(addr: IpAddr) -> bool {
     match addr {
@@ -154,6 +222,39 @@ mod tests {
     fn code(r: Result<Q, ApiError>) -> (String, String) {
         let e = r.unwrap_err();
         (e.body().code.to_string(), e.to_string())
+    }
+
+    #[test]
+    fn forwarded_prefixes_are_plain_paths() {
+        assert_eq!(clean_prefix("/gridmap/").as_deref(), Some("/gridmap"));
+        assert_eq!(clean_prefix("/a/b-c_d.e").as_deref(), Some("/a/b-c_d.e"));
+        assert_eq!(clean_prefix("/").as_deref(), Some(""));
+        assert_eq!(clean_prefix("").as_deref(), Some(""));
+        for bad in [
+            "gridmap",
+            "//evil.example",
+            "/a/../b",
+            "/a//b",
+            "/a/./b",
+            "/a\"><script>",
+            "/a?b",
+            "/a#b",
+            "/%2e%2e",
+            "/a b",
+        ] {
+            assert_eq!(clean_prefix(bad), None, "{bad}");
+        }
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("host", "gis.example:8080".parse().unwrap());
+        h.insert("x-forwarded-prefix", "/gridmap".parse().unwrap());
+        assert_eq!(
+            PublicUrl::from_headers(&h, true).base(),
+            "http://gis.example:8080/gridmap"
+        );
+        assert_eq!(
+            PublicUrl::from_headers(&h, false).base(),
+            "http://gis.example:8080"
+        );
     }
 
     #[test]

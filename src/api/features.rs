@@ -29,7 +29,7 @@ use std::sync::Arc;
 use super::AppState;
 use super::auth::require;
 use super::error::{ApiError, ErrorResponse};
-use super::extract::{Params, Planner};
+use super::extract::{Params, Planner, PublicUrl};
 use crate::auth::{Principal, Role};
 use crate::edit::{self, EditOptions, service};
 use crate::io::geojson::RESERVED_KEYS;
@@ -424,6 +424,7 @@ pub async fn post_feature(
     Planner(who): Planner,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     Params(q): Params<EditParams>,
+    url: PublicUrl,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -458,7 +459,10 @@ pub async fn post_feature(
         Done::Committed(c) => c,
     };
     let mut r = with_etag(StatusCode::CREATED, &saved(&committed, &key)?);
-    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/features/{}/{}", key.layer, key.code)) {
+    // A path (behind a proxy of ours, with its prefix): the client resolves it against the URL
+    // it called, whatever host name that was.
+    let loc = format!("{}/v1/features/{}/{}", url.prefix, key.layer, key.code);
+    if let Ok(loc) = HeaderValue::from_str(&loc) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(r)
@@ -800,6 +804,7 @@ pub async fn post_split(
     Planner(who): Planner,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     Params(q): Params<EditParams>,
+    url: PublicUrl,
     headers: HeaderMap,
     body: Result<Json<SplitBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -853,7 +858,8 @@ pub async fn post_split(
         serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
     )
         .into_response();
-    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/features/party_grid/{}", new_key.code)) {
+    let loc = format!("{}/v1/features/party_grid/{}", url.prefix, new_key.code);
+    if let Ok(loc) = HeaderValue::from_str(&loc) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(r)

@@ -6,6 +6,7 @@
 pub mod attributes;
 pub mod auth;
 pub mod clean;
+pub mod cors;
 pub mod download;
 pub mod error;
 pub mod extract;
@@ -81,6 +82,8 @@ pub struct EditState {
     pub sign_in: crate::auth::throttle::SignInGuard,
     /// The last coverage reports, made one at a time.
     pub reports: reports::ReportCache,
+    /// Which origins may call from a browser (none by default); see [`cors`].
+    pub cors: cors::CorsPolicy,
 }
 
 impl Default for EditState {
@@ -91,6 +94,7 @@ impl Default for EditState {
             refresh: tokio::sync::Mutex::new(()),
             sign_in: Default::default(),
             reports: Default::default(),
+            cors: Default::default(),
         }
     }
 }
@@ -142,7 +146,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
 /// The whole service as a router, so tests call it without a socket.
 pub fn app(state: AppState) -> Router {
     metrics::init();
-    Router::new()
+    let routes = Router::new()
         .route("/", get(page::get_page))
         .route("/assets/{hash}/{file}", get(page::get_asset))
         .route("/healthz", get(health::get_health))
@@ -166,6 +170,8 @@ pub fn app(state: AppState) -> Router {
         .route("/ogc/conformance", get(ogc::get_conformance))
         .route("/ogc/collections", get(ogc::get_collections))
         .route("/ogc/collections/{id}", get(ogc::get_collection))
+        .route("/ogc/api", get(openapi::get_ogc_api))
+        .route("/ogc/collections/{id}/queryables", get(ogc::get_queryables))
         .route("/ogc/collections/{id}/items", get(ogc::get_items))
         .route(
             "/ogc/collections/{id}/items/{feature_id}",
@@ -187,7 +193,18 @@ pub fn app(state: AppState) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
+        ));
+    // Outside the read guard, so that a preflight (which never carries credentials) is answered
+    // when reads are closed; inside the headers below, so that its answer carries them too.
+    let routes = if state.edit.cors.enabled() {
+        routes.layer(axum::middleware::from_fn_with_state(
+            Arc::new(cors::CorsLayers::new(&state.edit.cors)),
+            cors::cors,
         ))
+    } else {
+        routes
+    };
+    routes
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -200,11 +217,11 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        // Links in tiles.json, style.json and the OGC documents are made from these headers, so
-        // a shared cache must key on them.
+        // Links in tiles.json, style.json and the OGC documents are made from these headers
+        // (the prefix only when a proxy of ours sent it), so a shared cache must key on them.
         .layer(SetResponseHeaderLayer::appending(
             header::VARY,
-            HeaderValue::from_static("Host, X-Forwarded-Proto"),
+            HeaderValue::from_static("Host, X-Forwarded-Proto, X-Forwarded-Prefix"),
         ))
         // A panic in a handler is a JSON 500 and a log line, never a dropped connection.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

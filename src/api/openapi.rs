@@ -88,8 +88,10 @@ pub mod params {
         super::ogc::get_conformance,
         super::ogc::get_collections,
         super::ogc::get_collection,
+        super::ogc::get_queryables,
         super::ogc::get_items,
-        super::ogc::get_item
+        super::ogc::get_item,
+        get_ogc_api
     ),
     components(schemas(
         params::OgcFormat,
@@ -123,11 +125,95 @@ pub mod params {
 pub struct ApiDoc;
 
 pub async fn get_openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(document())
+}
+
+/// The whole API's description.
+pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::features::EditingDoc::openapi());
     doc.merge(super::plans::PlansDoc::openapi());
     add_common_responses(&mut doc);
-    Json(doc)
+    add_collection_items(&mut doc);
+    doc
+}
+
+/// The OGC API part of the description (`/ogc` and below), its paths relative to `/ogc` and its
+/// server `base/ogc`: what the OGC landing page names as its `service-desc`. GDAL's OAPIF driver
+/// looks up `/collections/{id}/items` relative to the landing page in it, to learn which
+/// filters it may leave to the server.
+#[utoipa::path(get, path = "/ogc/api", tag = "ogc",
+    responses((status = 200, description = "OpenAPI 3.1 description of the OGC API, relative to /ogc", content_type = "application/json")))]
+pub async fn get_ogc_api(url: super::extract::PublicUrl) -> Json<utoipa::openapi::OpenApi> {
+    Json(ogc_document(&url.base()))
+}
+
+/// [`document`] cut down to the OGC API at `base/ogc`.
+pub fn ogc_document(base: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = document();
+    let paths = std::mem::take(&mut doc.paths.paths);
+    for (path, item) in paths {
+        let rest = if path == "/ogc" {
+            Some("/")
+        } else {
+            path.strip_prefix("/ogc/").map(|_| &path[4..])
+        };
+        if let Some(rest) = rest {
+            doc.paths.paths.insert(rest.to_string(), item);
+        }
+    }
+    doc.servers = Some(vec![utoipa::openapi::server::Server::new(format!(
+        "{base}/ogc"
+    ))]);
+    doc.info.title = "gridmap OGC API – Features".into();
+    doc
+}
+
+/// One items path per collection (`/ogc/collections/party_grid/items`, …) beside the generic
+/// one, with the collection's queryables as its parameters: what each collection accepts
+/// differs, and a client (or Schemathesis) learns it from here.
+fn add_collection_items(doc: &mut utoipa::openapi::OpenApi) {
+    let Some(generic) = doc
+        .paths
+        .paths
+        .get("/ogc/collections/{collectionId}/items")
+        .cloned()
+    else {
+        return;
+    };
+    for layer in crate::model::Layer::ALL {
+        let mut item = generic.clone();
+        let Some(op) = item.get.as_mut() else {
+            continue;
+        };
+        op.operation_id = Some(format!("get_items_{}", layer.id()));
+        op.summary = Some(format!(
+            "The features of {} ({})",
+            layer.name_zh(),
+            layer.id()
+        ));
+        let params = op.parameters.get_or_insert_with(Vec::new);
+        params.retain(|p| p.name != "collectionId");
+        for q in super::ogc::queryables(layer) {
+            if params.iter().any(|p| p.name == q.name) {
+                continue;
+            }
+            let param = serde_json::json!({
+                "name": q.name,
+                "in": "query",
+                "required": false,
+                "description": format!("Only features whose {} equals this (queryable)", q.name),
+                "schema": super::ogc::value_schema(q.kind),
+            });
+            match serde_json::from_value(param) {
+                Ok(p) => params.push(p),
+                Err(e) => tracing::error!(error = %e, "cannot describe the queryable {}", q.name),
+            }
+        }
+        doc.paths
+            .paths
+            .insert(format!("/ogc/collections/{}/items", layer.id()), item);
+    }
 }
 
 /// Answers every operation can give, added once here rather than on each handler: 400 (for

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::Params;
+use super::extract::{Params, PublicUrl};
 use crate::tiles::cache::EncodedTile;
 use crate::tiles::{self, TileId, style};
 
@@ -195,7 +195,8 @@ pub async fn get_tile(
 }
 
 /// `scheme://host` of this request, for absolute URLs in documents: the `Host` header (checked
-/// to be a plain host[:port]) and `X-Forwarded-Proto` when a proxy set it.
+/// to be a plain host[:port]) and `X-Forwarded-Proto` when a proxy set it. Handlers take
+/// [`PublicUrl`], which adds a trusted proxy's path prefix.
 pub fn base_url(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
@@ -223,11 +224,8 @@ pub fn base_url(headers: &HeaderMap) -> String {
     responses((status = 200, description = "TileJSON 3.0.0 with vector_layers", content_type = "application/json")),
     tag = "tiles"
 )]
-pub async fn get_tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    Json(style::tilejson(
-        &state.snapshot.current(),
-        &base_url(&headers),
-    ))
+pub async fn get_tilejson(State(state): State<AppState>, url: PublicUrl) -> Json<Value> {
+    Json(style::tilejson(&state.snapshot.current(), &url.base()))
 }
 
 /// A MapLibre style (v8) that draws the tiles with no external resources.
@@ -237,8 +235,8 @@ pub async fn get_tilejson(State(state): State<AppState>, headers: HeaderMap) -> 
     responses((status = 200, description = "MapLibre style v8", content_type = "application/json")),
     tag = "tiles"
 )]
-pub async fn get_style(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    Json(style::style(&state.snapshot.current(), &base_url(&headers)))
+pub async fn get_style(State(state): State<AppState>, url: PublicUrl) -> Json<Value> {
+    Json(style::style(&state.snapshot.current(), &url.base()))
 }
 
 #[cfg(test)]
