@@ -14,7 +14,7 @@ use tracing::info;
 use gridmap::api::{self, AppState};
 use gridmap::coverage::{self, CoverageOptions};
 use gridmap::demo::{self, Scale};
-use gridmap::io::{self, FieldMapping, ImportOptions};
+use gridmap::io::{self, FieldMapping, FolderLayer, ImportOptions};
 use gridmap::model::{ChangeSet, Layer};
 use gridmap::snapshot::{Snapshot, SnapshotCell};
 use gridmap::spatial::crs::Crs;
@@ -86,17 +86,30 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Import a GeoJSON FeatureCollection, an ESRI Shapefile or an address CSV (all or nothing).
+    /// Import a GeoJSON FeatureCollection, an ESRI Shapefile, a KML/KMZ or an address CSV (all
+    /// or nothing).
     Import {
-        /// The file: `.geojson`/`.json`, `.shp` with its `.dbf`, `.prj` and `.cpg` beside it, or
-        /// a `.csv` or `.xlsx` table of standard addresses (columns address, lon, lat and optional
-        /// crs, compound, building, code, or 地址、经度、纬度 …).
+        /// The file: `.geojson`/`.json`, `.shp` with its `.dbf`, `.prj` and `.cpg` beside it,
+        /// `.kml` or `.kmz` (Google Earth, 奥维互动地图), or a `.csv` or `.xlsx` table of standard
+        /// addresses (columns address, lon, lat and optional crs, compound, building, code, or
+        /// 地址、经度、纬度 …).
         /// A shapefile's text is decoded as its `.cpg` says; without one, as UTF-8, or as GBK
         /// when it is not valid UTF-8. A projected `.prj` is converted to longitude-latitude.
         file: PathBuf,
-        /// Layer for features that do not name one (required for shapefiles).
+        /// Layer for features that do not name one (required for shapefiles; for KML, the
+        /// layer of placemarks that no --folder-layer rule or `layer` field places).
         #[arg(long, env = "GRIDMAP_LAYER")]
         layer: Option<Layer>,
+        /// KML/KMZ: placemarks in the folder named FOLDER (at any depth below it) go to LAYER,
+        /// unless a nearer folder has a rule, e.g. `--folder-layer 党建网格=party_grid
+        /// --folder-layer 商户=shop` (repeatable; comma-separated in the environment variable).
+        #[arg(
+            long = "folder-layer",
+            value_name = "FOLDER=LAYER",
+            env = "GRIDMAP_FOLDER_LAYERS",
+            value_delimiter = ','
+        )]
+        folder_layers: Vec<FolderLayer>,
         /// Who is importing, for the revision log.
         #[arg(long, env = "GRIDMAP_AUTHOR", default_value = "import")]
         author: String,
@@ -403,6 +416,7 @@ async fn main() -> Result<()> {
             message,
             fields,
             strict,
+            folder_layers,
         } => {
             let store = store::open(&cli.store_config()).await?;
             let snapshot = Snapshot::load(store.as_ref()).await?;
@@ -415,6 +429,7 @@ async fn main() -> Result<()> {
                 progress: true,
                 fields: fields.clone(),
                 strict: *strict,
+                folder_layers: folder_layers.clone(),
             };
             let report = io::import(store.as_ref(), &snapshot, file, &opts)
                 .await

@@ -159,6 +159,7 @@ pub fn to_draft(
         },
         code: code.clone().ok().flatten().filter(|c| !c.is_empty()),
         fault,
+        place: None,
     };
     let layer = match layer.clone().map_err(&fail)? {
         Some(text) => {

@@ -121,6 +121,7 @@ pub(crate) fn read(bytes: &[u8], opts: &ImportOptions) -> Result<Checked, Import
                     layer: None,
                     code: None,
                     fault,
+                    place: None,
                 })?;
             for m in &opts.fields {
                 if let Some(v) = f.properties.shift_remove(&m.source) {

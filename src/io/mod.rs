@@ -1,8 +1,8 @@
-//! Data in and out: GeoJSON, ESRI Shapefile and address-CSV ([`csv`]) import (all or nothing),
-//! GeoJSON export.
+//! Data in and out: GeoJSON, ESRI Shapefile, KML/KMZ and address-CSV ([`csv`]) import (all or
+//! nothing), GeoJSON export.
 //!
 //! Import reads the whole file into [`FileFeature`](draft::FileFeature)s (format by format:
-//! [`geojson`], [`shp`]), checks each one into a [`FeatureDraft`] ([`draft`], with the geometry
+//! [`geojson`], [`shp`], [`kml`]), checks each one into a [`FeatureDraft`] ([`draft`], with the geometry
 //! checks of [`crate::spatial::validate`]), then checks the file as a whole: no (layer, code)
 //! twice, every `parent` known in the file or the store. Only when every feature passes is the
 //! file committed, as one change set of upserts; one bad feature refuses the file, the error lists
@@ -13,6 +13,7 @@ pub mod attributes;
 pub mod csv;
 pub mod draft;
 pub mod geojson;
+pub mod kml;
 pub mod prj;
 pub mod sheet;
 pub mod shp;
@@ -33,6 +34,7 @@ use crate::spatial::normalise::{Normalised, normalise};
 use crate::spatial::validate::GeometryFault;
 use crate::store::{Store, StoreError};
 use draft::FileFeature;
+pub use kml::FolderLayer;
 
 /// Why a file was refused. Nothing was written in every case.
 #[derive(Debug, thiserror::Error)]
@@ -104,14 +106,31 @@ fn list_features(errors: &[FeatureError], total: usize) -> String {
 
 /// One bad feature: where it is in the file, what it is (when known), and what is wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("feature {index}{} {fault}", FeatureLabel(.layer.as_deref(), .code.as_deref()))]
+#[error(
+    "feature {index}{}{} {fault}",
+    FeatureLabel(.layer.as_deref(), .code.as_deref()),
+    Place(.place.as_deref())
+)]
 pub struct FeatureError {
-    /// 0-based position in the file (the record number in a shapefile).
+    /// 0-based position in the file (the record number in a shapefile, the placemark in KML).
     pub index: usize,
     /// The layer as the file or `--layer` gives it, when known.
     pub layer: Option<String>,
     pub code: Option<String>,
     pub fault: FeatureFault,
+    /// Where a KML placemark is, for people: `placemark "第一网格" in 街道 > 社区`.
+    pub place: Option<String>,
+}
+
+struct Place<'a>(Option<&'a str>);
+
+impl fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(place) => write!(f, ", {place},"),
+            None => Ok(()),
+        }
+    }
 }
 
 struct FeatureLabel<'a>(Option<&'a str>, Option<&'a str>);
@@ -134,6 +153,11 @@ pub enum FeatureFault {
     NotAFeature(String),
     #[error("has no layer: give it a `layer` property or pass --layer")]
     NoLayer,
+    /// A KML placemark that no `--folder-layer` rule, `layer` field or `--layer` places.
+    #[error(
+        "has no layer: no --folder-layer FOLDER=LAYER rule names a folder it is in, it has no ExtendedData field `layer`, and no --layer was given"
+    )]
+    NoFolderLayer,
     #[error("has an {0}")]
     UnknownLayer(UnknownLayer),
     #[error("is in layer {found}, but --layer says {expected}")]
@@ -194,6 +218,8 @@ pub struct ImportOptions {
     /// Refuse geometries that would be normalised (rewound or cleared of repeated vertices)
     /// instead of normalising them.
     pub strict: bool,
+    /// KML only: which folder's placemarks go to which layer (`党建网格=party_grid`).
+    pub folder_layers: Vec<FolderLayer>,
 }
 
 /// What an import wrote, and what it changed in the geometries on the way in.
@@ -267,6 +293,18 @@ pub fn read_geojson(bytes: &[u8], layer: Option<Layer>) -> Result<Vec<FeatureDra
 /// Read a shapefile (`path` is the `.shp`) into drafts, with the same checks as [`read_geojson`].
 pub fn read_shapefile(path: &Path, opts: &ImportOptions) -> Result<Vec<FeatureDraft>, ImportError> {
     let (drafts, errors) = shp::read(path, opts)?;
+    finish_reading(drafts, errors)
+}
+
+/// Read KML text into drafts, with the same checks as [`read_geojson`].
+pub fn read_kml(bytes: &[u8], opts: &ImportOptions) -> Result<Vec<FeatureDraft>, ImportError> {
+    let (drafts, errors) = kml::read(bytes, opts)?;
+    finish_reading(drafts, errors)
+}
+
+/// Read a KMZ (a zip holding the KML) into drafts, with the same checks as [`read_geojson`].
+pub fn read_kmz(bytes: &[u8], opts: &ImportOptions) -> Result<Vec<FeatureDraft>, ImportError> {
+    let (drafts, errors) = kml::read_kmz(bytes, opts)?;
     finish_reading(drafts, errors)
 }
 
@@ -365,6 +403,7 @@ fn draft_error(index: usize, d: &FeatureDraft, fault: FeatureFault) -> FeatureEr
         layer: Some(d.layer.id().to_string()),
         code: Some(d.code.clone()),
         fault,
+        place: None,
     }
 }
 
@@ -373,6 +412,9 @@ fn draft_error(index: usize, d: &FeatureDraft, fault: FeatureFault) -> FeatureEr
 enum Format {
     GeoJson,
     Shapefile,
+    Kml,
+    /// A zip holding a KML.
+    Kmz,
     /// The standard address registry, as CSV or `.xlsx`.
     Csv,
 }
@@ -385,6 +427,8 @@ fn format_of(path: &Path) -> Result<Format, ImportError> {
     match ext.as_deref() {
         Some("geojson" | "json") => Ok(Format::GeoJson),
         Some("shp") => Ok(Format::Shapefile),
+        Some("kml") => Ok(Format::Kml),
+        Some("kmz") => Ok(Format::Kmz),
         Some("csv" | "xlsx") => Ok(Format::Csv),
         Some("dbf" | "shx" | "prj" | "cpg") => Err(ImportError::File {
             path: path.to_path_buf(),
@@ -392,7 +436,7 @@ fn format_of(path: &Path) -> Result<Format, ImportError> {
         }),
         _ => Err(ImportError::File {
             path: path.to_path_buf(),
-            message: "unknown file type: expected .geojson, .json, .shp, .csv or .xlsx".into(),
+            message: "unknown file type: expected .geojson, .json, .shp, .kml, .kmz, .csv or .xlsx".into(),
         }),
     }
 }
@@ -400,9 +444,17 @@ fn format_of(path: &Path) -> Result<Format, ImportError> {
 /// Read and check a file, without the store: drafts, and the features that failed.
 fn read_file(path: &Path, opts: &ImportOptions) -> Result<Checked, ImportError> {
     check_mappings(&opts.fields)?;
-    match format_of(path)? {
+    let format = format_of(path)?;
+    if !opts.folder_layers.is_empty() && !matches!(format, Format::Kml | Format::Kmz) {
+        return Err(ImportError::Options(
+            "--folder-layer applies to .kml and .kmz files only".into(),
+        ));
+    }
+    match format {
         Format::GeoJson => geojson::read(&read_bytes(path)?, opts),
         Format::Shapefile => shp::read(path, opts),
+        Format::Kml => kml::read(&read_bytes(path)?, opts),
+        Format::Kmz => kml::read_kmz(&read_bytes(path)?, opts),
         Format::Csv => Ok((csv::read(&read_bytes(path)?)?, Vec::new())),
     }
 }
@@ -414,7 +466,7 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, ImportError> {
     })
 }
 
-/// Import a file (GeoJSON or Shapefile, by extension) into `store` in one transaction: every
+/// Import a file (GeoJSON, Shapefile, KML or KMZ, by extension) into `store` in one transaction: every
 /// feature is checked first (against `snapshot` for parents), then all are upserted by
 /// (layer, code) as one change set. Any bad feature refuses the whole file.
 pub async fn import_file(
@@ -565,6 +617,7 @@ mod tests {
                 layer: None,
                 code: None,
                 fault: FeatureFault::NoGeometry,
+                place: None,
             })
             .collect();
         let msg = ImportError::features(errors).unwrap().to_string();
@@ -585,6 +638,14 @@ mod tests {
                 .contains("import the .shp")
         );
         assert_eq!(format_of(Path::new("a.CSV")).unwrap(), Format::Csv);
+        assert_eq!(format_of(Path::new("a.kml")).unwrap(), Format::Kml);
+        assert_eq!(format_of(Path::new("网格.KMZ")).unwrap(), Format::Kmz);
+        assert!(
+            format_of(Path::new("a.txt"))
+                .unwrap_err()
+                .to_string()
+                .contains(".shp, .kml, .kmz or .csv")
+        );
         assert!(format_of(Path::new("a.txt")).is_err());
     }
 }

@@ -404,7 +404,7 @@ fn json_value(value: FieldValue) -> Option<Value> {
 }
 
 /// A number as JSON: whole numbers (exactly representable) as integers.
-fn number(f: f64) -> Option<Value> {
+pub(crate) fn number(f: f64) -> Option<Value> {
     if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
         Some(Value::Number(Number::from(f as i64)))
     } else {
