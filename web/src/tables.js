@@ -80,7 +80,10 @@ export function mountTables(root, ctx) {
         if (body) { show(body); ctx.applied(); }
       };
       file.onchange = () => { apply.disabled = true; out.textContent = ''; };
-      root.append(el('h3', { textContent: tr('uploadAttributes') }), layer, file, preview, apply, out);
+      // Folded by default: a planner opens it once a month, and open it would widen the layer box
+      // over the map.
+      root.append(el('details', { id: 'attributes' },
+        el('summary', { textContent: tr('uploadAttributes') }), layer, file, preview, apply, out));
     }
   };
   render();
