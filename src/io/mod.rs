@@ -644,7 +644,7 @@ mod tests {
             format_of(Path::new("a.txt"))
                 .unwrap_err()
                 .to_string()
-                .contains(".shp, .kml, .kmz or .csv")
+                .contains(".shp, .kml, .kmz, .csv or .xlsx")
         );
         assert!(format_of(Path::new("a.txt")).is_err());
     }
