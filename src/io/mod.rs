@@ -436,7 +436,8 @@ fn format_of(path: &Path) -> Result<Format, ImportError> {
         }),
         _ => Err(ImportError::File {
             path: path.to_path_buf(),
-            message: "unknown file type: expected .geojson, .json, .shp, .kml, .kmz, .csv or .xlsx".into(),
+            message: "unknown file type: expected .geojson, .json, .shp, .kml, .kmz, .csv or .xlsx"
+                .into(),
         }),
     }
 }
