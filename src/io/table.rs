@@ -97,10 +97,17 @@ impl Table {
     /// Read `bytes` as the kind they are, taking the header as the module says (`known` are the
     /// names of every column the caller reads, any of which marks the header row).
     pub fn read(bytes: &[u8], known: &[&[&str]], max_rows: usize) -> Result<Table, TableError> {
+        // Read a few rows more than the limit, for a title above the header; a file longer
+        // still is refused by the caller's limit.
+        let reading = max_rows.saturating_add(HEADER_SEARCH);
         let rows = match Kind::sniff(bytes) {
-            Kind::Csv => csv_rows(&decode(bytes), max_rows.saturating_add(HEADER_SEARCH))?,
-            Kind::Xlsx => xlsx_rows(bytes, max_rows.saturating_add(HEADER_SEARCH))?,
-        };
+            Kind::Csv => csv_rows(&decode(bytes), reading),
+            Kind::Xlsx => xlsx_rows(bytes, reading),
+        }
+        .map_err(|e| match e {
+            TableError::TooMany(_) => TableError::TooMany(max_rows.saturating_add(1)),
+            e => e,
+        })?;
         Table::from_rows(rows, known, max_rows)
     }
 
@@ -178,7 +185,7 @@ fn csv_rows(text: &str, max_rows: usize) -> Result<Vec<Row>, TableError> {
             byte += 1;
         }
         if let Some(skipped) = bytes.get(counted_to..byte) {
-            line_at += skipped.iter().filter(|&&b| b == b'\n').count();
+            line_at += line_breaks(skipped);
             counted_to = byte;
         }
         let line = line_at;
@@ -194,6 +201,22 @@ fn csv_rows(text: &str, max_rows: usize) -> Result<Vec<Row>, TableError> {
         });
     }
     Ok(rows)
+}
+
+/// Line breaks in `bytes` as the csv crate reads them: CR LF, a lone CR or a lone LF, each one.
+fn line_breaks(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    let mut it = bytes.iter().peekable();
+    while let Some(&b) = it.next() {
+        if b == b'\r' {
+            // CR LF is one break.
+            it.next_if_eq(&&b'\n');
+            n += 1;
+        } else if b == b'\n' {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Unpack every entry into a counting sink: the real size, whatever the archive declares.
@@ -317,6 +340,17 @@ mod tests {
         assert_eq!(from_gbk.column(&["households", "户数"]), Some(2));
     }
 
+    /// Old Mac files end lines with a lone CR, Windows with CR LF: each is one line.
+    #[test]
+    fn lines_are_counted_whatever_ends_them() {
+        for text in ["code\r1\r\r2\r", "code\r\n1\r\n\r\n2\r\n", "code\n1\n\n2\n"] {
+            let t = Table::read(text.as_bytes(), KNOWN, 10).unwrap();
+            assert_eq!(t.header_line, 1, "{text:?}");
+            let lines: Vec<usize> = t.rows.iter().map(|r| r.line).collect();
+            assert_eq!(lines, [2, 4], "{text:?}");
+        }
+    }
+
     #[test]
     fn too_many_rows_are_refused_with_the_limit() {
         let text = "code\n1\n2\n3\n";
@@ -325,6 +359,12 @@ mod tests {
             Err(TableError::TooMany(3))
         );
         assert_eq!(Table::read(b"", KNOWN, 2), Err(TableError::Empty));
+        // Far more rows than the limit: stopped while reading, still named by the caller's limit.
+        let many = format!("code\n{}", "1\n".repeat(40));
+        assert_eq!(
+            Table::read(many.as_bytes(), KNOWN, 2),
+            Err(TableError::TooMany(3))
+        );
     }
 
     #[test]
