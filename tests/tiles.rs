@@ -320,7 +320,12 @@ async fn tilejson_and_style_point_only_at_this_service() {
         "http://example.test:8080/tiles/{z}/{x}/{y}.mvt"
     );
     let layers = tj["vector_layers"].as_array().unwrap();
-    assert_eq!(layers.len(), Layer::ALL.len());
+    // One vector layer per feature layer, and one of label points per labelled layer.
+    assert_eq!(
+        layers.len(),
+        Layer::ALL.len() + tiles::labels::LABELLED.len()
+    );
+    assert!(layers.iter().any(|l| l["id"] == "party_grid_label"));
     let shop = layers.iter().find(|l| l["id"] == "shop").unwrap();
     assert_eq!(shop["minzoom"], 16);
     let b = tj["bounds"].as_array().unwrap();
@@ -360,14 +365,50 @@ async fn tilejson_and_style_point_only_at_this_service() {
         .iter()
         .find(|l| l["id"] == "party_grid-label")
         .unwrap();
+    // Grid labels come from the label points, one line per part of the name.
+    assert_eq!(label["source-layer"], "party_grid_label");
     assert_eq!(
         label["layout"]["text-field"],
-        serde_json::json!(["get", "name"])
+        serde_json::json!(["step", ["zoom"], ["get", "short"], 16, ["get", "label"]])
     );
+    let longest = common::demo_snapshot()
+        .features()
+        .iter()
+        .map(|f| f.name.chars().count())
+        .max()
+        .unwrap();
+    for l in layers.iter().filter(|l| l["type"] == "symbol") {
+        // Wider than the longest name: MapLibre never has to break a line inside a word.
+        let width = l["layout"]["text-max-width"].as_u64().unwrap();
+        assert!(width as usize > longest, "{l}");
+        assert!(
+            l["source-layer"].as_str().unwrap().ends_with("_label"),
+            "{l}"
+        );
+    }
+    // Every circle layer draws points only, never an areal layer's vertices.
+    for l in layers.iter().filter(|l| l["type"] == "circle") {
+        assert_eq!(
+            l["filter"],
+            serde_json::json!(["==", ["geometry-type"], "Point"]),
+            "{l}"
+        );
+    }
     for l in layers {
         if let Some(src) = l["source-layer"].as_str() {
-            assert!(Layer::ALL.iter().any(|x| x.id() == src), "{src}");
+            assert!(
+                Layer::ALL.iter().any(|x| x.id() == src)
+                    || tiles::labels::LABELLED
+                        .iter()
+                        .any(|x| tiles::labels::layer_id(*x) == src),
+                "{src}"
+            );
         }
+    }
+    // Red is the page's colour for coverage gaps, and nothing in the style uses it.
+    let text = style.to_string().to_lowercase();
+    for red in ["#e31a1c", "#fb8072", "#ff0000"] {
+        assert!(!text.contains(red), "{red} in the style");
     }
 }
 
@@ -403,4 +444,71 @@ async fn a_new_data_version_changes_etag_and_content() {
         f.properties.as_ref().unwrap()["code"]
             != mvt_reader::feature::Value::String(grid.code.clone())
     }));
+}
+
+/// What label points cost: polylabel over every labelled feature of the city-scale set (and the
+/// demo), at three tolerances, and the community colouring. Run by hand, it prints:
+/// `cargo test --test tiles label_cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn label_cost() {
+    use gridmap::demo::{self, Scale};
+    use std::time::Instant;
+    for (name, scale) in [("demo", Scale::Demo), ("city", Scale::City)] {
+        let t0 = Instant::now();
+        let features = demo::generate(scale)
+            .into_iter()
+            .map(|d| d.into_feature(1))
+            .collect();
+        let snap = Snapshot::new(1, features);
+        eprintln!("{name}: generated in {:.1?}", t0.elapsed());
+        let labelled: Vec<&Feature> = tiles::labels::LABELLED
+            .iter()
+            .flat_map(|l| snap.layer(*l))
+            .collect();
+        let vertices: usize = labelled
+            .iter()
+            .map(|f| geo::CoordsIter::coords_count(&f.geometry))
+            .sum();
+        for tol in [0.1, 1.0, 10.0] {
+            let t0 = Instant::now();
+            let n = labelled
+                .iter()
+                .filter(|f| tiles::labels::label_point_within(&f.geometry, tol).is_some())
+                .count();
+            let dt = t0.elapsed();
+            eprintln!(
+                "{name}: {n} label points ({vertices} vertices) at {tol} m in {dt:.1?}, {:.1} µs each",
+                dt.as_secs_f64() * 1e6 / n as f64
+            );
+        }
+        for layer in tiles::labels::LABELLED {
+            let fs: Vec<&Feature> = snap.layer(layer).collect();
+            let t0 = Instant::now();
+            for f in &fs {
+                tiles::labels::label_point(&f.geometry);
+            }
+            eprintln!(
+                "{name}: {layer}: {} features, {:.1?}",
+                fs.len(),
+                t0.elapsed()
+            );
+        }
+        let t0 = Instant::now();
+        let coloured = tiles::colours::community_colours(&snap);
+        let used: BTreeSet<&str> = coloured.iter().map(|c| c.1).collect();
+        eprintln!(
+            "{name}: {} communities coloured with {} colours in {:.1?}",
+            coloured.len(),
+            used.len(),
+            t0.elapsed()
+        );
+        let t0 = Instant::now();
+        let style = tiles::style::style(&snap, "http://x");
+        eprintln!(
+            "{name}: style.json in {:.1?} ({} bytes)",
+            t0.elapsed(),
+            style.to_string().len()
+        );
+    }
 }

@@ -117,7 +117,9 @@ pub async fn get_tile(
     let Path((z, x, y)) = path?;
     let t = parse_tile(&z, &x, &y)?;
     if let Some(id) = plan {
-        // A plan's tiles share the live data version, so they are neither cached nor tagged.
+        // A plan's tiles share the live data version, so they are neither cached nor tagged; a
+        // staged feature may keep its live version with another geometry, so its label points
+        // are computed afresh rather than taken from the shared memo.
         if as_of.is_some() {
             return Err(ApiError::bad_request(
                 "conflicting_parameters",
@@ -170,7 +172,7 @@ pub async fn get_tile(
             tokio::task::spawn_blocking(move || {
                 let tile = Arc::new(EncodedTile::new(
                     snapshot.data_version,
-                    tiles::render(&snapshot, t),
+                    tiles::render_with(&snapshot, t, Some(&cache.labels)),
                 ));
                 cache.insert(t, tile.clone());
                 tile

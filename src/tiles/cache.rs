@@ -3,6 +3,9 @@
 //! A snapshot never changes, so a tile made from data version `v` is right for as long as `v` is
 //! current; an edit publishes a new version and later requests miss by construction. Entries of
 //! old versions are never read again and age out under quick_cache's CLOCK-Pro eviction.
+//!
+//! The cache also holds the label points ([`LabelMemo`]) that every tile of a data version shares,
+//! so that whoever holds the tiles holds them too.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -11,6 +14,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::TileId;
+use super::labels::LabelMemo;
 
 /// One encoded tile, plain and gzip-compressed (compression is done once, on the miss).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +60,9 @@ impl quick_cache::Weighter<Key, Arc<EncodedTile>> for ByBytes {
 /// Encoded tiles, at most about `max_bytes` of them.
 pub struct TileCache {
     cache: quick_cache::sync::Cache<Key, Arc<EncodedTile>, ByBytes>,
+    /// Label points by (layer, code, feature version), kept even with tile caching off: they
+    /// cost more than a tile to compute.
+    pub labels: LabelMemo,
 }
 
 impl std::fmt::Debug for TileCache {
@@ -85,6 +92,7 @@ impl TileCache {
                 max_bytes.max(1),
                 ByBytes,
             ),
+            labels: LabelMemo::default(),
         }
     }
 

@@ -84,6 +84,17 @@ impl TileId {
         out
     }
 
+    /// The one tile at zoom `z` that holds the point `c` (longitude-latitude): the tile whose
+    /// half-open square `[west, east) × (south, north]` contains it, by the same rounding down as
+    /// [`TileId::covering`]; `None` for a point that is not a number. A point on the line between
+    /// two tiles belongs to one of them only.
+    pub fn containing(c: Coord<f64>, z: u8) -> Option<TileId> {
+        if !(c.x.is_finite() && c.y.is_finite()) {
+            return None;
+        }
+        TileId::covering([c.x, c.y, c.x, c.y], z).into_iter().next()
+    }
+
     /// The tile's bounds in longitude-latitude: `([west, south], [east, north])`.
     pub fn lonlat_bounds(self) -> ([f64; 2], [f64; 2]) {
         let n = f64::from(1u32 << self.z);
@@ -379,6 +390,35 @@ mod tests {
                 x: 13_363,
                 y: 6_504
             }]
+        );
+    }
+
+    #[test]
+    fn a_point_is_in_one_tile() {
+        let c = Coord {
+            x: 113.63,
+            y: 34.73,
+        };
+        assert_eq!(
+            TileId::containing(c, 14),
+            TileId::new(14, 13_363, 6_504).ok()
+        );
+        // On the line between two tiles: one of them (rounding decides which), never both.
+        let (min, _) = TileId::new(14, 13_363, 6_504).unwrap().lonlat_bounds();
+        let edge = Coord {
+            x: min[0],
+            y: 34.73,
+        };
+        assert!([13_362, 13_363].contains(&TileId::containing(edge, 14).unwrap().x));
+        assert_eq!(
+            TileId::containing(
+                Coord {
+                    x: f64::NAN,
+                    y: 0.0
+                },
+                3
+            ),
+            None
         );
     }
 

@@ -6,13 +6,17 @@
 //! geozero's MVT writer (the protobuf types and command encoding martin's ecosystem uses). Only
 //! what geozero does not do is written here: clipping, snapping, ring orientation and dropping
 //! degenerate rings — its writer encodes the coordinates it is given as they are.
+//! Besides one layer per feature layer, each tile carries label points ([`labels`]): one point per
+//! community, grid and compound, in the one tile that contains it.
 //! Caching and HTTP live in `api::tiles`; nothing here knows about either.
 
 pub mod cache;
+pub mod colours;
 pub mod geometry;
+pub mod labels;
 pub mod style;
 
-use geo::{Intersects, Rect, coord};
+use geo::{Coord, Intersects, Rect, coord};
 use geozero::ToMvt;
 use geozero::mvt::{Message, TagsBuilder, TileValue, tile};
 use serde_json::Value;
@@ -20,7 +24,8 @@ use serde_json::Value;
 use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
 pub use geometry::{MAX_ZOOM, TileError, TileId};
-use geometry::{TileProjection, tile_geometry};
+use geometry::{TileGeometry, TileProjection, tile_geometry};
+use labels::LabelMemo;
 
 /// Tile coordinate space: each tile spans `0..EXTENT` on both axes.
 pub const EXTENT: u32 = 4096;
@@ -67,17 +72,103 @@ pub fn features_in(snapshot: &Snapshot, layer: Layer, t: TileId) -> Vec<&Feature
 }
 
 /// The tile `t` as uncompressed MVT bytes; empty (zero bytes, a valid tile) when nothing meets it.
-/// Layers appear in [`Layer::ALL`] order, named by layer id; empty layers are left out.
+/// Layers appear in [`Layer::ALL`] order, named by layer id, then the label-point layers in
+/// [`labels::LABELLED`] order; empty layers are left out. Label points are computed for this
+/// tile alone; [`render_with`] takes them from a memo shared between tiles.
 pub fn render(snapshot: &Snapshot, t: TileId) -> Vec<u8> {
+    render_with(snapshot, t, None)
+}
+
+/// [`render`], with label points from (and into) `memo` when one is given.
+pub fn render_with(snapshot: &Snapshot, t: TileId, memo: Option<&LabelMemo>) -> Vec<u8> {
     let proj = TileProjection::new(t, EXTENT, BUFFER);
-    let layers: Vec<tile::Layer> = Layer::ALL
-        .into_iter()
-        .filter_map(|layer| encode_layer(layer, &features_in(snapshot, layer, t), &proj))
-        .collect();
+    let mut layers: Vec<tile::Layer> = Vec::new();
+    let mut labelled: Vec<(Layer, Vec<&Feature>)> = Vec::new();
+    for layer in Layer::ALL {
+        let features = features_in(snapshot, layer, t);
+        if let Some(l) = encode_layer(layer, &features, &proj) {
+            layers.push(l);
+        }
+        if labels::LABELLED.contains(&layer) {
+            labelled.push((layer, features));
+        }
+    }
+    for (layer, features) in labelled {
+        if let Some(l) = encode_labels(snapshot, layer, &features, t, &proj, memo) {
+            layers.push(l);
+        }
+    }
     if layers.is_empty() {
         return Vec::new();
     }
     geozero::mvt::Tile { layers }.encode_to_vec()
+}
+
+/// The label points of `features` (those that meet tile `t`) that lie in `t` itself, as the
+/// layer [`labels::layer_id`]. A point belongs to exactly one tile per zoom
+/// ([`TileId::containing`]), so no label is ever duplicated into a neighbour's buffer.
+fn encode_labels(
+    snapshot: &Snapshot,
+    layer: Layer,
+    features: &[&Feature],
+    t: TileId,
+    proj: &TileProjection,
+    memo: Option<&LabelMemo>,
+) -> Option<tile::Layer> {
+    let mut tags = TagsBuilder::new();
+    let mut out = Vec::new();
+    for f in features {
+        let point = match memo {
+            Some(m) => m.point(f),
+            None => labels::label_point(&f.geometry),
+        };
+        let Some(c) = point.filter(|c| TileId::containing(*c, t.z) == Some(t)) else {
+            continue;
+        };
+        let Ok(mut feature) = TileGeometry::Points(vec![label_anchor(proj, c)])
+            .to_geo()
+            .to_mvt_unscaled()
+        else {
+            continue;
+        };
+        let (label, short) = labels::label_text(snapshot, f);
+        let mut put = |k: &str, v: TileValue| {
+            let (ki, vi) = tags.insert_ref(k, v);
+            feature.tags.extend([ki, vi]);
+        };
+        put("code", TileValue::Str(f.code.clone()));
+        put("name", TileValue::Str(f.name.clone()));
+        if let Some(p) = &f.parent {
+            put("parent", TileValue::Str(p.clone()));
+        }
+        put("label", TileValue::Str(label));
+        put("short", TileValue::Str(short));
+        out.push(feature);
+    }
+    if out.is_empty() {
+        return None;
+    }
+    let (keys, values) = tags.into_tags();
+    Some(tile::Layer {
+        version: 2,
+        name: labels::layer_id(layer).to_string(),
+        features: out,
+        keys,
+        values: values.into_iter().map(Into::into).collect(),
+        extent: Some(EXTENT),
+    })
+}
+
+/// A label point's tile coordinates: rounded down and kept inside `0..EXTENT`, because MapLibre
+/// drops a point symbol whose anchor lies outside its tile (it expects the neighbour to draw it),
+/// and rounding to nearest could put a point of this tile on the neighbour's first column.
+fn label_anchor(proj: &TileProjection, c: Coord<f64>) -> [i32; 2] {
+    let p = proj.project(c);
+    let max = f64::from(EXTENT - 1);
+    [
+        p.x.floor().clamp(0.0, max) as i32,
+        p.y.floor().clamp(0.0, max) as i32,
+    ]
 }
 
 fn encode_layer(layer: Layer, features: &[&Feature], proj: &TileProjection) -> Option<tile::Layer> {

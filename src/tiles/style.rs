@@ -13,14 +13,23 @@
 //! glyph ranges to generate at build time, no request that can fail. The font stack lists the
 //! families a Chinese desktop or phone has; the browser falls back to `sans-serif`.
 //!
-//! `metadata["gridmap:legend"]` lists each community with its colour, so a page can draw the
-//! legend of the party-grid colours without parsing the `match` expression.
+//! **Labels** come from the tiles' label-point layers ([`super::labels`]), one point per feature,
+//! so each name is drawn once; `text-max-width` is wider than any name, so MapLibre never wraps
+//! a line itself — the only line break is the one the label text carries.
+//!
+//! **Colours mean one thing each.** Communities (and their party grids) take the pastel
+//! [`colours::PALETTE`], assigned so that touching communities differ ([`colours`]); red is left
+//! to the page's coverage gaps and orange to overlaps, so commercial grids are purple and 党群服务中心
+//! gold. `metadata["gridmap:legend"]` lists each community with its colour and
+//! `metadata["gridmap:symbols"]` every other symbol with its colour, so the page's legend is drawn
+//! from the style it shows instead of a copy of it.
 
 use geo::BoundingRect;
 use serde_json::{Value, json};
 
-use super::{EXTENT, FIGURES, MAX_ZOOM, min_zoom};
-use crate::model::Layer;
+use super::labels::{self, LABELLED};
+use super::{EXTENT, FIGURES, MAX_ZOOM, colours, min_zoom};
+use crate::model::{Feature, Layer};
 use crate::snapshot::Snapshot;
 
 /// The font families named in the style's text layers (CSS family names, drawn locally; see the
@@ -34,9 +43,21 @@ pub const FONT_STACK: [&str; 5] = [
     "sans-serif",
 ];
 
-/// Fill colours given to communities in code order, repeating when there are more.
-const PALETTE: [&str; 8] = [
-    "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
+/// Commercial grids: a purple dashed outline over a purple hatch (red and orange are faults').
+pub const COMMERCIAL: &str = "#6a3d9a";
+/// Compounds: a light brown fill with a darker outline; compounds known only as a point are drawn
+/// as a dot in the same colours.
+pub const COMPOUND_FILL: &str = "#d9cbb3";
+pub const COMPOUND_LINE: &str = "#a08c6a";
+
+/// The point layers and their colours, as drawn and as the legend names them. 党群服务中心 is
+/// gold (the party's colour besides red, which is the gaps') and a little larger.
+pub const POINTS: [(Layer, &str); 5] = [
+    (Layer::Unit, "#1f78b4"),
+    (Layer::Shop, "#8c510a"),
+    (Layer::SocialOrg, "#e7298a"),
+    (Layer::ServiceStation, "#33a02c"),
+    (Layer::PartyCenter, "#f0b400"),
 ];
 
 /// The tile URL template under `base`.
@@ -103,7 +124,7 @@ fn fields(layer: Layer) -> Value {
 /// TileJSON 3.0.0 for the tiles under `base`.
 pub fn tilejson(snapshot: &Snapshot, base: &str) -> Value {
     let b = bounds(snapshot);
-    let layers: Vec<Value> = Layer::ALL
+    let mut layers: Vec<Value> = Layer::ALL
         .into_iter()
         .map(|l| {
             json!({
@@ -115,6 +136,21 @@ pub fn tilejson(snapshot: &Snapshot, base: &str) -> Value {
             })
         })
         .collect();
+    layers.extend(LABELLED.into_iter().map(|l| {
+        json!({
+            "id": labels::layer_id(l),
+            "description": format!("{}名称标注点 label points", l.name_zh()),
+            "minzoom": min_zoom(l),
+            "maxzoom": MAX_ZOOM,
+            "fields": {
+                "code": "String",
+                "name": "String",
+                "parent": "String",
+                "label": "String: the name with a line break between community and grid",
+                "short": "String: the last line of label",
+            },
+        })
+    }));
     json!({
         "tilejson": "3.0.0",
         "name": "gridmap",
@@ -131,33 +167,58 @@ pub fn tilejson(snapshot: &Snapshot, base: &str) -> Value {
     })
 }
 
-/// `match` expression colouring party grids by their community (`parent`).
-fn community_colours(snapshot: &Snapshot) -> Value {
-    let mut m = vec![json!("match"), json!(["get", "parent"])];
-    for (i, c) in snapshot.layer(Layer::Community).enumerate() {
-        m.push(json!(c.code));
-        m.push(json!(PALETTE[i % PALETTE.len()]));
-    }
-    if m.len() == 2 {
-        // `match` needs at least one label; with no communities every grid gets the fallback.
+/// `match` expression giving each community's colour to the features whose `key` (`parent` for
+/// grids, `code` for communities) names it.
+fn colour_match(coloured: &[(&Feature, &str)], key: &str) -> Value {
+    if coloured.is_empty() {
+        // `match` needs at least one label; with no communities everything gets the fallback.
         return json!("#cccccc");
+    }
+    let mut m = vec![json!("match"), json!(["get", key])];
+    for (c, colour) in coloured {
+        m.push(json!(c.code));
+        m.push(json!(colour));
     }
     m.push(json!("#cccccc"));
     Value::Array(m)
 }
 
-fn label(id: &str, layer: Layer, minzoom: u8, size: f64, colour: &str) -> Value {
+/// Wide enough (in ems) for the longest name on one line: MapLibre breaks a line longer than
+/// `text-max-width` anywhere between two ideographs ("繁荣路社 / 区第6网格"), so it must never
+/// have to; a character is at most one em.
+fn max_width(snapshot: &Snapshot) -> usize {
+    LABELLED
+        .into_iter()
+        .flat_map(|l| snapshot.layer(l))
+        .map(|f| f.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(10)
+        + 2
+}
+
+fn label(
+    id: &str,
+    layer: Layer,
+    minzoom: u8,
+    size: f64,
+    colour: &str,
+    text: Value,
+    width: usize,
+) -> Value {
     json!({
         "id": id,
         "type": "symbol",
         "source": "gridmap",
-        "source-layer": layer.id(),
+        "source-layer": labels::layer_id(layer),
         "minzoom": minzoom,
         "layout": {
-            "text-field": ["get", "name"],
+            "text-field": text,
             "text-font": FONT_STACK,
             "text-size": size,
-            "text-max-width": 8,
+            "text-max-width": width,
+            "text-line-height": 1.15,
+            "text-padding": 4,
             "symbol-placement": "point",
         },
         "paint": {
@@ -168,17 +229,25 @@ fn label(id: &str, layer: Layer, minzoom: u8, size: f64, colour: &str) -> Value 
     })
 }
 
-fn circles(layer: Layer, colour: &str) -> Value {
+fn circles(id: &str, layer: Layer, colour: &str) -> Value {
+    let big = if layer == Layer::PartyCenter {
+        1.5
+    } else {
+        0.0
+    };
     json!({
-        "id": layer.id(),
+        "id": id,
         "type": "circle",
         "source": "gridmap",
         "source-layer": layer.id(),
         "minzoom": min_zoom(layer),
+        // Areal layers (compounds) hold polygons too: only their points are dots, never the
+        // polygons' vertices.
+        "filter": ["==", ["geometry-type"], "Point"],
         "paint": {
-            "circle-radius": ["interpolate", ["linear"], ["zoom"], 14, 2.5, 18, 6],
+            "circle-radius": ["interpolate", ["linear"], ["zoom"], 14, 2.5 + big, 18, 6.0 + big],
             "circle-color": colour,
-            "circle-stroke-color": "#ffffff",
+            "circle-stroke-color": if layer == Layer::Compound { COMPOUND_LINE } else { "#ffffff" },
             "circle-stroke-width": 1,
         }
     })
@@ -189,12 +258,82 @@ fn circles(layer: Layer, colour: &str) -> Value {
 pub fn style(snapshot: &Snapshot, base: &str) -> Value {
     let b = bounds(snapshot);
     let c = center(b);
+    let coloured = colours::community_colours(snapshot);
+    let width = max_width(snapshot);
+    let mut layers = vec![
+        json!({"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}}),
+        json!({"id": "community-fill", "type": "fill", "source": "gridmap", "source-layer": "community",
+         "maxzoom": 10, "paint": {"fill-color": colour_match(&coloured, "code"), "fill-opacity": 0.5}}),
+        json!({"id": "party_grid-fill", "type": "fill", "source": "gridmap", "source-layer": "party_grid",
+         "paint": {"fill-color": colour_match(&coloured, "parent"), "fill-opacity": 0.55}}),
+        json!({"id": "party_grid-line", "type": "line", "source": "gridmap", "source-layer": "party_grid",
+         "paint": {"line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.5, 16, 2]}}),
+        json!({"id": "compound-fill", "type": "fill", "source": "gridmap", "source-layer": "compound",
+         "filter": ["==", ["geometry-type"], "Polygon"],
+         "paint": {"fill-color": COMPOUND_FILL, "fill-opacity": 0.5, "fill-outline-color": COMPOUND_LINE}}),
+        json!({"id": "commercial_grid-fill", "type": "fill", "source": "gridmap", "source-layer": "commercial_grid",
+         "paint": {"fill-color": COMMERCIAL, "fill-opacity": 0.08}}),
+        json!({"id": "commercial_grid-line", "type": "line", "source": "gridmap", "source-layer": "commercial_grid",
+         "paint": {"line-color": COMMERCIAL, "line-width": 1.5, "line-dasharray": [3, 2]}}),
+        json!({"id": "community-line", "type": "line", "source": "gridmap", "source-layer": "community",
+         "paint": {"line-color": "#555555", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 1, 16, 3]}}),
+        json!({"id": "subdistrict-line", "type": "line", "source": "gridmap", "source-layer": "subdistrict",
+         "paint": {"line-color": "#222222", "line-width": 3, "line-dasharray": [4, 2]}}),
+        circles("compound-point", Layer::Compound, COMPOUND_FILL),
+    ];
+    layers.extend(POINTS.map(|(l, colour)| circles(l.id(), l, colour)));
+    // Grids show their own line (第6网格) while their community's label is near; from zoom 16,
+    // where one grid fills the screen, the community line is added above it.
+    let grid_text = json!(["step", ["zoom"], ["get", "short"], 16, ["get", "label"]]);
+    // MapLibre places the symbols of later layers first: communities win a collision over grids,
+    // grids over commercial grids, and compounds give way to everything.
+    layers.extend([
+        label(
+            "compound-label",
+            Layer::Compound,
+            16,
+            10.0,
+            "#6b5a3c",
+            json!(["get", "label"]),
+            width,
+        ),
+        label(
+            "commercial_grid-label",
+            Layer::CommercialGrid,
+            15,
+            11.0,
+            COMMERCIAL,
+            json!(["get", "label"]),
+            width,
+        ),
+        label(
+            "party_grid-label",
+            Layer::PartyGrid,
+            14,
+            12.0,
+            "#222222",
+            grid_text,
+            width,
+        ),
+        label(
+            "community-label",
+            Layer::Community,
+            11,
+            14.0,
+            "#333333",
+            json!(["get", "label"]),
+            width,
+        ),
+    ]);
     json!({
         "version": 8,
         "name": "gridmap 社区网格",
         "center": [c[0], c[1]],
         "zoom": c[2],
-        "metadata": {"gridmap:legend": legend(snapshot)},
+        "metadata": {
+            "gridmap:legend": legend(&coloured),
+            "gridmap:symbols": symbols(),
+        },
         "sources": {
             "gridmap": {
                 "type": "vector",
@@ -206,52 +345,30 @@ pub fn style(snapshot: &Snapshot, base: &str) -> Value {
                 "attribution": "gridmap",
             }
         },
-        "layers": [
-            {"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}},
-            {"id": "community-fill", "type": "fill", "source": "gridmap", "source-layer": "community",
-             "maxzoom": 10, "paint": {"fill-color": community_colours_by_code(snapshot), "fill-opacity": 0.5}},
-            {"id": "party_grid-fill", "type": "fill", "source": "gridmap", "source-layer": "party_grid",
-             "paint": {"fill-color": community_colours(snapshot), "fill-opacity": 0.55}},
-            {"id": "party_grid-line", "type": "line", "source": "gridmap", "source-layer": "party_grid",
-             "paint": {"line-color": "#ffffff", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 0.5, 16, 2]}},
-            {"id": "compound-fill", "type": "fill", "source": "gridmap", "source-layer": "compound",
-             "filter": ["==", ["geometry-type"], "Polygon"],
-             "paint": {"fill-color": "#d9cbb3", "fill-opacity": 0.5, "fill-outline-color": "#a08c6a"}},
-            {"id": "commercial_grid-fill", "type": "fill", "source": "gridmap", "source-layer": "commercial_grid",
-             "paint": {"fill-color": "#e31a1c", "fill-opacity": 0.08}},
-            {"id": "commercial_grid-line", "type": "line", "source": "gridmap", "source-layer": "commercial_grid",
-             "paint": {"line-color": "#e31a1c", "line-width": 1.5, "line-dasharray": [3, 2]}},
-            {"id": "community-line", "type": "line", "source": "gridmap", "source-layer": "community",
-             "paint": {"line-color": "#555555", "line-width": ["interpolate", ["linear"], ["zoom"], 10, 1, 16, 3]}},
-            {"id": "subdistrict-line", "type": "line", "source": "gridmap", "source-layer": "subdistrict",
-             "paint": {"line-color": "#222222", "line-width": 3, "line-dasharray": [4, 2]}},
-            circles(Layer::Compound, "#a08c6a"),
-            circles(Layer::Unit, "#1f78b4"),
-            circles(Layer::Shop, "#ff7f00"),
-            circles(Layer::SocialOrg, "#6a3d9a"),
-            circles(Layer::ServiceStation, "#33a02c"),
-            circles(Layer::PartyCenter, "#e31a1c"),
-            label("community-label", Layer::Community, 11, 14.0, "#333333"),
-            label("party_grid-label", Layer::PartyGrid, 14, 12.0, "#222222"),
-            label("commercial_grid-label", Layer::CommercialGrid, 15, 11.0, "#b10026"),
-        ]
+        "layers": layers,
     })
 }
 
 /// Each community's code, name and the colour its party grids are filled with.
-fn legend(snapshot: &Snapshot) -> Value {
-    snapshot
-        .layer(Layer::Community)
-        .enumerate()
-        .map(|(i, c)| json!({"code": c.code, "name": c.name, "colour": PALETTE[i % PALETTE.len()]}))
+fn legend(coloured: &[(&Feature, &str)]) -> Value {
+    coloured
+        .iter()
+        .map(|(c, colour)| json!({"code": c.code, "name": c.name, "colour": colour}))
         .collect()
 }
 
-/// `match` colouring communities themselves with the same palette as their grids.
-fn community_colours_by_code(snapshot: &Snapshot) -> Value {
-    let mut v = community_colours(snapshot);
-    if let Some(arr) = v.as_array_mut() {
-        arr[1] = json!(["get", "code"]);
-    }
-    v
+/// Every other symbol of the map, in legend order: `id` names the layer (the page names it in
+/// the reader's language), `shape` says how it is drawn.
+fn symbols() -> Value {
+    let mut v = vec![
+        json!({"id": "commercial_grid", "shape": "hatch", "colour": COMMERCIAL}),
+        json!({"id": "compound", "shape": "fill", "colour": COMPOUND_FILL, "outline": COMPOUND_LINE}),
+        json!({"id": "compound_point", "shape": "circle", "colour": COMPOUND_FILL, "outline": COMPOUND_LINE}),
+    ];
+    v.extend(
+        POINTS
+            .iter()
+            .map(|(l, colour)| json!({"id": l.id(), "shape": "circle", "colour": colour})),
+    );
+    Value::Array(v)
 }

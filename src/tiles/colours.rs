@@ -1,0 +1,207 @@
+//! Community colours: party grids are filled with their community's colour, so two communities
+//! that touch must never share one, or their border disappears on the map (with colours given in
+//! code order, 柴市路社区 and 磨坊路社区 of the demo both came out yellow, side by side).
+//!
+//! The communities' adjacency is read off the snapshot (two communities touch when their polygons
+//! meet, or come within [`NEAR_M`] of each other, as hand-digitised neighbours do), and the graph
+//! is coloured greedily by DSatur (Brélaz 1979): next colour the community with the most distinct
+//! colours among its neighbours, ties to the most neighbours, then to the smaller code; give it
+//! the first palette colour no neighbour has. Deterministic, and for the planar graphs of
+//! neighbouring areas it needs four or five colours; the palette has eight. Only if some community
+//! had eight neighbours all of different colours would a colour repeat (taken round the palette).
+
+use geo::{BoundingRect, Distance, Euclidean, Geometry, Intersects, MultiPolygon};
+
+use crate::model::{Feature, Layer};
+use crate::snapshot::Snapshot;
+
+/// Fill colours of communities (ColorBrewer Set3, pastel, drawn at half opacity). Without Set3's
+/// red and orange: red means a coverage gap and orange an overlap on this map, nothing else.
+pub const PALETTE: [&str; 8] = [
+    "#8dd3c7", "#ffffb3", "#bebada", "#80b1d3", "#b3de69", "#fccde5", "#d9d9d9", "#ccebc5",
+];
+
+/// Communities this close (metres) count as touching: a digitised border often leaves a hairline
+/// gap that is invisible at any zoom where colours are told apart.
+pub const NEAR_M: f64 = 1.0;
+
+/// Degrees of latitude per metre; a degree of longitude is shorter, so the same number of degrees
+/// is at most [`NEAR_M`] in any direction.
+const DEG_PER_M: f64 = 1.0 / 111_320.0;
+
+/// Each community (in code order) with its colour.
+pub fn community_colours(snapshot: &Snapshot) -> Vec<(&Feature, &'static str)> {
+    let communities: Vec<&Feature> = snapshot.layer(Layer::Community).collect();
+    let adjacent = adjacency(snapshot, &communities);
+    let colours = dsatur(&adjacent);
+    communities
+        .into_iter()
+        .zip(colours)
+        .map(|(c, k)| (c, PALETTE[k % PALETTE.len()]))
+        .collect()
+}
+
+/// For each community (indices into `communities`), the indices of those it touches.
+fn adjacency(snapshot: &Snapshot, communities: &[&Feature]) -> Vec<Vec<usize>> {
+    let index_of = |f: &Feature| communities.iter().position(|c| c.code == f.code);
+    let near = NEAR_M * DEG_PER_M;
+    let mut adj = vec![Vec::new(); communities.len()];
+    for (i, a) in communities.iter().enumerate() {
+        let Some(r) = a.geometry.bounding_rect() else {
+            continue;
+        };
+        let (min, max) = (
+            [r.min().x - near, r.min().y - near],
+            [r.max().x + near, r.max().y + near],
+        );
+        for b in snapshot.in_box(Layer::Community, min, max) {
+            let Some(j) = index_of(b) else { continue };
+            if j <= i {
+                continue;
+            }
+            if touch(&a.geometry, &b.geometry, near) {
+                adj[i].push(j);
+                adj[j].push(i);
+            }
+        }
+    }
+    for a in &mut adj {
+        a.sort_unstable();
+    }
+    adj
+}
+
+fn touch(a: &Geometry<f64>, b: &Geometry<f64>, near: f64) -> bool {
+    if a.intersects(b) {
+        return true;
+    }
+    match (areal(a), areal(b)) {
+        (Some(a), Some(b)) => Euclidean.distance(&a, &b) <= near,
+        _ => false,
+    }
+}
+
+fn areal(g: &Geometry<f64>) -> Option<MultiPolygon<f64>> {
+    match g {
+        Geometry::Polygon(p) => Some(MultiPolygon(vec![p.clone()])),
+        Geometry::MultiPolygon(mp) => Some(mp.clone()),
+        _ => None,
+    }
+}
+
+/// DSatur over the adjacency lists: a colour index per vertex.
+fn dsatur(adj: &[Vec<usize>]) -> Vec<usize> {
+    let n = adj.len();
+    let mut colour: Vec<Option<usize>> = vec![None; n];
+    for _ in 0..n {
+        let saturation = |v: usize| {
+            let mut seen: Vec<usize> = adj[v].iter().filter_map(|&u| colour[u]).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.len()
+        };
+        // The vertices come in code order, so the smallest index breaks the last tie.
+        let Some(v) = (0..n)
+            .filter(|&v| colour[v].is_none())
+            .max_by_key(|&v| (saturation(v), adj[v].len(), std::cmp::Reverse(v)))
+        else {
+            break;
+        };
+        let used: Vec<usize> = adj[v].iter().filter_map(|&u| colour[u]).collect();
+        colour[v] = (0..).find(|k| !used.contains(k));
+    }
+    colour.into_iter().map(|c| c.unwrap_or(0)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Relate, polygon};
+
+    fn demo() -> Snapshot {
+        let features = crate::demo::embedded()
+            .into_iter()
+            .map(|d| d.into_feature(1))
+            .collect();
+        Snapshot::new(1, features)
+    }
+
+    #[test]
+    fn touching_demo_communities_never_share_a_colour() {
+        let snap = demo();
+        let coloured = community_colours(&snap);
+        assert_eq!(coloured.len(), 10);
+        let mut pairs = 0;
+        for (i, (a, ca)) in coloured.iter().enumerate() {
+            for (b, cb) in &coloured[i + 1..] {
+                // Judged by geo's DE-9IM relate, not by the code under test.
+                if a.geometry.relate(&b.geometry).is_intersects() {
+                    pairs += 1;
+                    assert_ne!(ca, cb, "{} and {} touch", a.name, b.name);
+                }
+            }
+        }
+        assert!(
+            pairs >= 10,
+            "only {pairs} touching pairs: the test would prove little"
+        );
+        // Deterministic: the same snapshot gives the same colours.
+        let again: Vec<&str> = community_colours(&snap).into_iter().map(|c| c.1).collect();
+        assert_eq!(again, coloured.iter().map(|c| c.1).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_three_by_three_block_touching_at_corners_needs_four_colours() {
+        let mut features = Vec::new();
+        for i in 0..3 {
+            for j in 0..3 {
+                let (x, y) = (f64::from(i) * 0.01, f64::from(j) * 0.01);
+                features.push(Feature {
+                    layer: Layer::Community,
+                    code: format!("{i}{j}"),
+                    name: format!("{i}{j}"),
+                    parent: None,
+                    properties: Default::default(),
+                    geometry: polygon![(x: x, y: y), (x: x + 0.01, y: y), (x: x + 0.01, y: y + 0.01), (x: x, y: y + 0.01)].into(),
+                    version: 1,
+                });
+            }
+        }
+        let snap = Snapshot::new(1, features);
+        let coloured = community_colours(&snap);
+        let distinct: std::collections::BTreeSet<&str> = coloured.iter().map(|c| c.1).collect();
+        // Corners count: the king's-move graph of a 3×3 block needs exactly four.
+        assert_eq!(distinct.len(), 4, "{coloured:?}");
+        for (i, (a, ca)) in coloured.iter().enumerate() {
+            for (b, cb) in &coloured[i + 1..] {
+                if a.geometry.relate(&b.geometry).is_intersects() {
+                    assert_ne!(ca, cb);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_hairline_apart_still_touches() {
+        let a =
+            polygon![(x: 0.0, y: 0.0), (x: 0.01, y: 0.0), (x: 0.01, y: 0.01), (x: 0.0, y: 0.01)];
+        let b = polygon![(x: 0.010_003, y: 0.0), (x: 0.02, y: 0.0), (x: 0.02, y: 0.01), (x: 0.010_003, y: 0.01)];
+        let c = polygon![(x: 0.011, y: 0.0), (x: 0.02, y: 0.0), (x: 0.02, y: 0.01), (x: 0.011, y: 0.01)];
+        let near = NEAR_M * DEG_PER_M;
+        assert!(touch(&a.clone().into(), &b.into(), near), "0.3 m apart");
+        assert!(!touch(&a.into(), &c.into(), near), "100 m apart");
+    }
+
+    #[test]
+    fn dsatur_on_small_graphs() {
+        assert_eq!(dsatur(&[]), Vec::<usize>::new());
+        assert_eq!(dsatur(&[vec![]]), vec![0]);
+        // A triangle needs three; a path two.
+        let tri = dsatur(&[vec![1, 2], vec![0, 2], vec![0, 1]]);
+        assert_eq!(
+            tri.iter().collect::<std::collections::BTreeSet<_>>().len(),
+            3
+        );
+        assert_eq!(dsatur(&[vec![1], vec![0, 2], vec![1]]), vec![1, 0, 1]);
+    }
+}
