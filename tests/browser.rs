@@ -2,7 +2,8 @@
 //! loads `/` from a `gridmap serve` on the demo, waits until the grids have rendered, clicks a
 //! party grid and reads its name in the panel, searches a demo address and checks that the grid
 //! the lookup API names is the one highlighted on the map, follows the shared link, switches to
-//! English, and saves a screenshot.
+//! English, and saves a screenshot. At zoom 16 every grid's name is drawn once (from the tiles'
+//! label points), and a click on a coverage gap opens its panel.
 //!
 //! Chromium is driven over the DevTools protocol with `headless_chrome`: a maintained crate whose
 //! API is synchronous (no runtime to set up in a test), which launches a given browser binary with
@@ -130,6 +131,26 @@ fn largest_fault_bbox(report: &Value, kind: &str) -> String {
     format!("[[{}, {}], [{}, {}]]", b[0], b[1], b[2], b[3])
 }
 
+/// A point inside the largest fault of `kind` in the GeoJSON coverage report (longitude,
+/// latitude), and the fault's properties.
+fn largest_fault_inside(report: &Value, kind: &str) -> ([f64; 2], Value) {
+    let fault = report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["kind"] == kind)
+        .max_by(|a, b| {
+            let area = |f: &Value| f["properties"]["area_m2"].as_f64().unwrap_or(0.0);
+            area(a).total_cmp(&area(b))
+        })
+        .unwrap_or_else(|| panic!("the demo's coverage report has no {kind}"));
+    let g: geojson::Geometry = serde_json::from_value(fault["geometry"].clone()).unwrap();
+    let g: geo::Geometry<f64> = g.try_into().unwrap();
+    // The centre of the largest inscribed circle: well inside, where a click cannot miss.
+    let p = gridmap::tiles::labels::label_point(&g).unwrap();
+    ([p.x, p.y], fault["properties"].clone())
+}
+
 /// Red, green and blue of every pixel of a PNG.
 fn png_pixels(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
@@ -187,6 +208,36 @@ fn the_map_page_renders_selects_searches_and_shares() {
             .any(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
         "no Chinese label drawn: {labels:?}"
     );
+
+    // At zoom 16 each grid's name is drawn once (before label points, once per tile the grid
+    // met: up to four times), as two lines split between community and grid.
+    let z16 = eval_json(
+        &tab,
+        "(async () => { const m = gridmap.map; const c = m.getCenter(), z = m.getZoom();          m.jumpTo({zoom: 16}); await gridmap.idle();          const labels = m.queryRenderedFeatures({layers: ['party_grid-label', 'community-label', 'commercial_grid-label']})            .map((f) => ({layer: f.layer.id, code: f.properties.code, label: f.properties.label}));          const dots = m.queryRenderedFeatures({layers: ['compound-point']}).length;          m.jumpTo({center: c, zoom: z}); await gridmap.idle(); return {labels, dots}; })()",
+    );
+    let mut per_code = std::collections::BTreeMap::<String, usize>::new();
+    let mut grids = 0;
+    for l in z16["labels"].as_array().unwrap() {
+        *per_code
+            .entry(format!("{} {}", l["layer"], l["code"]))
+            .or_default() += 1;
+        if l["layer"] == "party_grid-label" {
+            grids += 1;
+            let text = l["label"].as_str().unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), 2, "{text:?}");
+            assert!(
+                lines[0].ends_with("社区") && lines[1].ends_with("网格"),
+                "{text:?}"
+            );
+        }
+    }
+    assert!(grids >= 3, "only {grids} grid labels at zoom 16: {z16}");
+    for (code, n) in &per_code {
+        assert_eq!(*n, 1, "{code} drawn {n} times at zoom 16");
+    }
+    // Every demo compound is a polygon: no dot may be drawn at its corners.
+    assert_eq!(z16["dots"], 0, "{z16}");
 
     // Click the grid where the map draws its interior point.
     let xy = eval_json(
@@ -352,6 +403,82 @@ fn the_map_page_renders_selects_searches_and_shares() {
     let highlighted = eval_json(&tab, "gridmap.highlightedCodes('party_grid')");
     assert_eq!(highlighted, serde_json::json!([grid.code]));
     assert!(url.contains("map="), "{url}");
+    // A click on a coverage gap opens its panel: kind, area, width, the grids beside it and the
+    // community's coverage report. The overlay is still on in the first tab.
+    let (inside, props) = largest_fault_inside(&report, "gap");
+    let xy = eval_json(
+        &tab,
+        &format!(
+            "(async () => {{ const m = gridmap.map; m.fitBounds({}, {{padding: 150, animate: false}}); await gridmap.idle();              const p = m.project([{}, {}]); const r = m.getContainer().getBoundingClientRect();              return [p.x + r.left, p.y + r.top]; }})()",
+            largest_fault_bbox(&report, "gap"),
+            inside[0],
+            inside[1]
+        ),
+    );
+    let [x, y] = [0, 1].map(|i| xy[i].as_f64().unwrap());
+    let target = eval_json(
+        &tab,
+        &format!("document.elementFromPoint({x}, {y}).className"),
+    );
+    assert!(
+        target.as_str().unwrap().contains("maplibregl-canvas"),
+        "{x},{y} is covered by {target}"
+    );
+    let n = actions(&tab);
+    tab.click_point(Point { x, y }).unwrap();
+    let state = settle(&tab, n);
+    assert_eq!(state["selected"], Value::Null, "{state}");
+    let panel = eval_json(&tab, "document.getElementById('panel').innerText");
+    let panel = panel.as_str().unwrap();
+    assert!(panel.contains("网格覆盖缺口"), "{panel}");
+    let community = snap
+        .find(Layer::Community, props["community"].as_str().unwrap())
+        .unwrap();
+    assert!(panel.contains(&community.name), "{panel}");
+    // The area as the page writes it: hectares to two places from 10,000 m², else whole m².
+    let area = props["area_m2"].as_f64().unwrap();
+    let shown = if area >= 10_000.0 {
+        let ha = format!("{:.2}", area / 10_000.0);
+        format!("{} 公顷", ha.trim_end_matches('0').trim_end_matches('.'))
+    } else {
+        let m2 = format!("{}", area.round() as i64);
+        let grouped: Vec<String> = m2
+            .as_bytes()
+            .rchunks(3)
+            .rev()
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        format!("{} 平方米", grouped.join(","))
+    };
+    assert!(panel.contains(&shown), "{shown} not in {panel}");
+    for code in props["grids"].as_array().unwrap() {
+        let grid = snap.find(Layer::PartyGrid, code.as_str().unwrap()).unwrap();
+        assert!(panel.contains(&grid.name), "{} not in {panel}", grid.name);
+    }
+    let href = eval_json(&tab, "document.getElementById('fault-report').href");
+    assert!(
+        href.as_str().unwrap().ends_with(&format!(
+            "/v1/reports/coverage?format=html&community={}",
+            community.code
+        )),
+        "{href}"
+    );
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-gap.png"),
+        &png,
+    )
+    .unwrap();
+    // The same panel in English.
+    tab.find_element("#lang").unwrap().click().unwrap();
+    let panel = eval_json(&tab, "document.getElementById('panel').innerText");
+    assert!(
+        panel.as_str().unwrap().contains("Gap between grids"),
+        "{panel}"
+    );
+
     let shared = browser.new_tab().unwrap();
     shared.set_default_timeout(Duration::from_secs(300));
     shared.navigate_to(&url).unwrap();

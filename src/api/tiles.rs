@@ -237,8 +237,19 @@ pub async fn get_tilejson(State(state): State<AppState>, url: PublicUrl) -> Json
     responses((status = 200, description = "MapLibre style v8", content_type = "application/json")),
     tag = "tiles"
 )]
-pub async fn get_style(State(state): State<AppState>, url: PublicUrl) -> Json<Value> {
-    Json(style::style(&state.snapshot.current(), &url.base()))
+pub async fn get_style(
+    State(state): State<AppState>,
+    url: PublicUrl,
+) -> Result<Json<Value>, ApiError> {
+    let snapshot = state.snapshot.current();
+    let base = url.base();
+    // Colouring a city's communities is CPU work (once per change of the communities).
+    let style = tokio::task::spawn_blocking(move || {
+        style::style_with(&snapshot, &base, Some(&state.tiles.colours))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("style failed: {e}")))?;
+    Ok(Json(style))
 }
 
 #[cfg(test)]

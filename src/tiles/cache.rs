@@ -4,8 +4,8 @@
 //! current; an edit publishes a new version and later requests miss by construction. Entries of
 //! old versions are never read again and age out under quick_cache's CLOCK-Pro eviction.
 //!
-//! The cache also holds the label points ([`LabelMemo`]) that every tile of a data version shares,
-//! so that whoever holds the tiles holds them too.
+//! The cache also holds the label points ([`LabelMemo`]) that every tile shares and the style's
+//! community colours, so that whoever holds the tiles holds them too.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -63,6 +63,8 @@ pub struct TileCache {
     /// Label points by (layer, code, feature version), kept even with tile caching off: they
     /// cost more than a tile to compute.
     pub labels: LabelMemo,
+    /// The community colours of the style, kept while the communities do not change.
+    pub colours: super::colours::ColourMemo,
 }
 
 impl std::fmt::Debug for TileCache {
@@ -93,6 +95,7 @@ impl TileCache {
                 ByBytes,
             ),
             labels: LabelMemo::default(),
+            colours: Default::default(),
         }
     }
 

@@ -6,9 +6,11 @@
 //! meet, or come within [`NEAR_M`] of each other, as hand-digitised neighbours do), and the graph
 //! is coloured greedily by DSatur (Brélaz 1979): next colour the community with the most distinct
 //! colours among its neighbours, ties to the most neighbours, then to the smaller code; give it
-//! the first palette colour no neighbour has. Deterministic, and for the planar graphs of
-//! neighbouring areas it needs four or five colours; the palette has eight. Only if some community
-//! had eight neighbours all of different colours would a colour repeat (taken round the palette).
+//! the palette colour no neighbour has that is used least so far (ties to the palette's order).
+//! Deterministic. The planar graphs of neighbouring areas need four or five colours, but taking the
+//! least used spreads all eight over the map, so that fewer communities share a colour in the
+//! legend. Only if some community had eight neighbours all of different colours would a colour
+//! repeat (taken round the palette).
 
 use geo::{BoundingRect, Distance, Euclidean, Geometry, Intersects, MultiPolygon};
 
@@ -31,14 +33,54 @@ const DEG_PER_M: f64 = 1.0 / 111_320.0;
 
 /// Each community (in code order) with its colour.
 pub fn community_colours(snapshot: &Snapshot) -> Vec<(&Feature, &'static str)> {
+    snapshot
+        .layer(Layer::Community)
+        .zip(assign(snapshot))
+        .collect()
+}
+
+/// The colour of each community, in code order (as [`Snapshot::layer`] gives them).
+pub fn assign(snapshot: &Snapshot) -> Vec<&'static str> {
     let communities: Vec<&Feature> = snapshot.layer(Layer::Community).collect();
     let adjacent = adjacency(snapshot, &communities);
-    let colours = dsatur(&adjacent);
-    communities
+    dsatur(&adjacent)
         .into_iter()
-        .zip(colours)
-        .map(|(c, k)| (c, PALETTE[k % PALETTE.len()]))
+        .map(|k| PALETTE[k % PALETTE.len()])
         .collect()
+}
+
+/// The last colouring, by a fingerprint of the communities (code, version and bounding box of
+/// each): an edit to grids or points keeps it, an edit to a community recolours.
+#[derive(Debug, Default)]
+pub struct ColourMemo {
+    /// Held only to copy an `Arc` out or in; the colouring itself runs outside the lock, so two
+    /// first requests may both compute it (the same answer) rather than one wait on the other.
+    last: std::sync::Mutex<Option<(u64, std::sync::Arc<Vec<&'static str>>)>>,
+}
+
+impl ColourMemo {
+    pub fn get(&self, snapshot: &Snapshot) -> std::sync::Arc<Vec<&'static str>> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for c in snapshot.layer(Layer::Community) {
+            (&c.code, c.version).hash(&mut h);
+            if let Some(r) = c.geometry.bounding_rect() {
+                [r.min().x, r.min().y, r.max().x, r.max().y]
+                    .map(f64::to_bits)
+                    .hash(&mut h);
+            }
+        }
+        let key = h.finish();
+        let lock = || self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, v)) = lock().as_ref()
+            && *k == key
+        {
+            return v.clone();
+        }
+        let v = std::sync::Arc::new(assign(snapshot));
+        *lock() = Some((key, v.clone()));
+        v
+    }
 }
 
 /// For each community (indices into `communities`), the indices of those it touches.
@@ -89,10 +131,12 @@ fn areal(g: &Geometry<f64>) -> Option<MultiPolygon<f64>> {
     }
 }
 
-/// DSatur over the adjacency lists: a colour index per vertex.
+/// DSatur over the adjacency lists, choosing among the first [`PALETTE`]`.len()` colours the
+/// least used one: a colour index per vertex.
 fn dsatur(adj: &[Vec<usize>]) -> Vec<usize> {
     let n = adj.len();
     let mut colour: Vec<Option<usize>> = vec![None; n];
+    let mut uses = [0usize; PALETTE.len()];
     for _ in 0..n {
         let saturation = |v: usize| {
             let mut seen: Vec<usize> = adj[v].iter().filter_map(|&u| colour[u]).collect();
@@ -108,7 +152,14 @@ fn dsatur(adj: &[Vec<usize>]) -> Vec<usize> {
             break;
         };
         let used: Vec<usize> = adj[v].iter().filter_map(|&u| colour[u]).collect();
-        colour[v] = (0..).find(|k| !used.contains(k));
+        let k = (0..PALETTE.len())
+            .filter(|k| !used.contains(k))
+            .min_by_key(|&k| (uses[k], k))
+            .or_else(|| (PALETTE.len()..).find(|k| !used.contains(k)));
+        if let Some(k) = k.filter(|&k| k < PALETTE.len()) {
+            uses[k] += 1;
+        }
+        colour[v] = k;
     }
     colour.into_iter().map(|c| c.unwrap_or(0)).collect()
 }
@@ -151,7 +202,7 @@ mod tests {
     }
 
     #[test]
-    fn a_three_by_three_block_touching_at_corners_needs_four_colours() {
+    fn a_three_by_three_block_touching_at_corners_gets_distinct_neighbours() {
         let mut features = Vec::new();
         for i in 0..3 {
             for j in 0..3 {
@@ -170,8 +221,9 @@ mod tests {
         let snap = Snapshot::new(1, features);
         let coloured = community_colours(&snap);
         let distinct: std::collections::BTreeSet<&str> = coloured.iter().map(|c| c.1).collect();
-        // Corners count: the king's-move graph of a 3×3 block needs exactly four.
-        assert_eq!(distinct.len(), 4, "{coloured:?}");
+        // Corners count (the king's-move graph of a 3×3 block needs four); the least used colour
+        // is taken each time, so all eight appear.
+        assert_eq!(distinct.len(), 8, "{coloured:?}");
         for (i, (a, ca)) in coloured.iter().enumerate() {
             for (b, cb) in &coloured[i + 1..] {
                 if a.geometry.relate(&b.geometry).is_intersects() {
@@ -196,12 +248,19 @@ mod tests {
     fn dsatur_on_small_graphs() {
         assert_eq!(dsatur(&[]), Vec::<usize>::new());
         assert_eq!(dsatur(&[vec![]]), vec![0]);
-        // A triangle needs three; a path two.
+        // A triangle's three differ; along a path the least used colour comes next.
         let tri = dsatur(&[vec![1, 2], vec![0, 2], vec![0, 1]]);
         assert_eq!(
             tri.iter().collect::<std::collections::BTreeSet<_>>().len(),
             3
         );
-        assert_eq!(dsatur(&[vec![1], vec![0, 2], vec![1]]), vec![1, 0, 1]);
+        assert_eq!(dsatur(&[vec![1], vec![0, 2], vec![1]]), vec![1, 0, 2]);
+        // Nine mutually touching vertices: the ninth has to take a colour beyond the palette,
+        // which `community_colours` takes round it.
+        let k9: Vec<Vec<usize>> = (0..9)
+            .map(|v| (0..9).filter(|&u| u != v).collect())
+            .collect();
+        let c = dsatur(&k9);
+        assert_eq!(c.iter().collect::<std::collections::BTreeSet<_>>().len(), 9);
     }
 }

@@ -169,7 +169,7 @@ pub fn tilejson(snapshot: &Snapshot, base: &str) -> Value {
 
 /// `match` expression giving each community's colour to the features whose `key` (`parent` for
 /// grids, `code` for communities) names it.
-fn colour_match(coloured: &[(&Feature, &str)], key: &str) -> Value {
+fn colour_match(coloured: &[(&Feature, &'static str)], key: &str) -> Value {
     if coloured.is_empty() {
         // `match` needs at least one label; with no communities everything gets the fallback.
         return json!("#cccccc");
@@ -256,9 +256,23 @@ fn circles(id: &str, layer: Layer, colour: &str) -> Value {
 /// A MapLibre style (v8) for the tiles under `base`: communities and party grids coloured by
 /// community, commercial grids dashed, points by kind, Chinese labels from `name`.
 pub fn style(snapshot: &Snapshot, base: &str) -> Value {
+    style_with(snapshot, base, None)
+}
+
+/// [`style`], with the community colours from (and into) `memo` when one is given: colouring a
+/// city's thousand communities tests every pair of neighbours, too much for every request.
+pub fn style_with(snapshot: &Snapshot, base: &str, memo: Option<&colours::ColourMemo>) -> Value {
     let b = bounds(snapshot);
     let c = center(b);
-    let coloured = colours::community_colours(snapshot);
+    let assigned = match memo {
+        Some(m) => m.get(snapshot),
+        None => std::sync::Arc::new(colours::assign(snapshot)),
+    };
+    let coloured: Vec<(&Feature, &'static str)> = snapshot
+        .layer(Layer::Community)
+        .zip(assigned.iter())
+        .map(|(f, k)| (f, *k))
+        .collect();
     let width = max_width(snapshot);
     let mut layers = vec![
         json!({"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}}),
@@ -350,7 +364,7 @@ pub fn style(snapshot: &Snapshot, base: &str) -> Value {
 }
 
 /// Each community's code, name and the colour its party grids are filled with.
-fn legend(coloured: &[(&Feature, &str)]) -> Value {
+fn legend(coloured: &[(&Feature, &'static str)]) -> Value {
     coloured
         .iter()
         .map(|(c, colour)| json!({"code": c.code, "name": c.name, "colour": colour}))

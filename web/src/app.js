@@ -5,6 +5,11 @@
 // Nothing here reaches outside this service: the style has no basemap, sprite or glyphs URL, and
 // labels are drawn from the browser's local fonts (see src/tiles/style.rs for why).
 //
+// The legend is drawn from the style's metadata (`gridmap:legend` for the communities' colours,
+// `gridmap:symbols` for everything else), so it cannot drift from what the map draws. Clicking a
+// coverage fault (with the overlay on) opens its panel: kind, area, width, the grids involved
+// and a link to its community's coverage report.
+//
 // `window.gridmap` is the page's small testing and scripting surface: `ready` resolves once the
 // grids have rendered, and `settledAfter(n)` resolves when the action after the n-th has finished
 // and the map is idle again, so a test waits on events rather than on the clock. Named events
@@ -29,23 +34,20 @@ const GROUPS = [
   { id: 'community', on: true, layers: ['community-fill', 'community-line', 'community-label'] },
   { id: 'party_grid', on: true, layers: ['party_grid-fill', 'party_grid-line', 'party_grid-label'] },
   { id: 'commercial_grid', on: true, layers: ['commercial_grid-fill', 'commercial_grid-line', 'commercial_grid-label'] },
-  { id: 'compound', on: true, layers: ['compound-fill', 'compound'] },
+  { id: 'compound', on: true, layers: ['compound-fill', 'compound-point', 'compound-label'] },
   { id: 'points', on: true, layers: ['unit', 'shop', 'social_org', 'service_station', 'party_center'] },
-  { id: 'labels', on: true, layers: ['community-label', 'party_grid-label', 'commercial_grid-label'] },
+  { id: 'labels', on: true, layers: ['community-label', 'party_grid-label', 'commercial_grid-label', 'compound-label'] },
   { id: 'coverage', on: false, layers: ['coverage-gap', 'coverage-overlap', 'coverage-outline', 'coverage-point'] },
 ];
 
-// Point colours, as in the style (src/tiles/style.rs).
-const POINT_LEGEND = [
-  ['legend_unit', '#1f78b4'], ['legend_shop', '#ff7f00'], ['legend_social_org', '#6a3d9a'],
-  ['legend_service_station', '#33a02c'], ['legend_party_center', '#e31a1c'],
-];
-
 // Coverage fault kinds of the GeoJSON report: gaps red, everything where grids cover too much
-// (overlaps, grids reaching outside their community) orange, as issue 5 asks.
+// (overlaps, grids reaching outside their community) orange, as issue 5 asks. Red and orange
+// mean these and nothing else on the map: the style keeps them out of its own colours.
 const GAP_KINDS = ['gap', 'community_gap'];
 const GAP_COLOUR = '#e31a1c';
 const OVERLAP_COLOUR = '#ff8c00';
+// The fault layers a click can open.
+const FAULT_LAYERS = ['coverage-gap', 'coverage-overlap'];
 
 // Areal layers a click or a search can select.
 const SELECTABLE = ['party_grid', 'commercial_grid'];
@@ -71,6 +73,8 @@ let t = translator(lang);
 
 const state = {
   legend: [],            // [{code, name, colour}] from the style's metadata
+  symbols: [],           // [{id, shape, colour, outline}] from the style's metadata
+  fault: null,           // the clicked coverage fault's properties, shown in the panel
   selected: null,        // {layer, code}
   summary: null,         // the selected grid's summary (re-rendered on a language switch)
   note: null,            // {kind, text} shown above the summary (search result, errors)
@@ -178,15 +182,26 @@ window.gridmap = {
 // ---- layers ------------------------------------------------------------------------------------
 
 // A diagonal hatch drawn here instead of loaded from a sprite (the style has none), so commercial
-// grids read as hatched over the party grids' colours.
+// grids read as hatched over the party grids' colours; in the style's commercial colour.
+function hexRgb(hex) {
+  const n = parseInt(hex.replace('#', ''), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+function commercialColour() {
+  const s = state.symbols.find((x) => x.id === 'commercial_grid');
+  return s ? s.colour : '#6a3d9a';
+}
+
 function hatchImage() {
+  const [r, g, b] = hexRgb(commercialColour());
   const size = 8;
   const data = new Uint8Array(size * size * 4);
   for (let y = 0; y < size; y += 1) {
     for (let x = 0; x < size; x += 1) {
       if ((x + y) % size === 0 || (x + y + 1) % size === 0) {
         const i = (y * size + x) * 4;
-        data.set([227, 26, 28, 150], i);
+        data.set([r, g, b, 150], i);
       }
     }
   }
@@ -296,6 +311,18 @@ function legendRow(sw, text) {
   return row;
 }
 
+// One legend row per symbol the style names: hatch, fill or dot, in its colours.
+function symbolSwatch(sym) {
+  if (sym.shape === 'hatch') {
+    const [r, g, b] = hexRgb(sym.colour);
+    return swatch({ border: `2px dashed ${sym.colour}`, background: `repeating-linear-gradient(135deg, rgba(${r},${g},${b},.45) 0 2px, transparent 2px 6px)` });
+  }
+  const style = { background: sym.colour };
+  if (sym.outline) style.border = `1px solid ${sym.outline}`;
+  if (sym.shape === 'circle') style.borderRadius = '50%';
+  return swatch(style);
+}
+
 function renderLegend() {
   const box = $('legend');
   box.replaceChildren();
@@ -304,12 +331,15 @@ function renderLegend() {
   title.textContent = t('layer_party_grid');
   box.append(title);
   for (const c of state.legend) box.append(legendRow(swatch({ background: c.colour }), c.name));
-  box.append(legendRow(swatch({ border: '2px dashed #e31a1c', background: 'repeating-linear-gradient(135deg, rgba(227,26,28,.45) 0 2px, transparent 2px 6px)' }), t('legend_commercial')));
-  box.append(legendRow(swatch({ background: '#d9cbb3', border: '1px solid #a08c6a' }), t('legend_compound')));
-  for (const [key, colour] of POINT_LEGEND) box.append(legendRow(swatch({ background: colour, borderRadius: '50%' }), t(key)));
+  for (const sym of state.symbols) {
+    const row = legendRow(symbolSwatch(sym), t(`legend_${sym.id}`));
+    row.dataset.symbol = sym.id;
+    box.append(row);
+  }
   if (GROUPS.find((g) => g.id === 'coverage').on) {
     box.append(legendRow(swatch({ background: GAP_COLOUR }), t('legend_gap')));
     box.append(legendRow(swatch({ background: OVERLAP_COLOUR }), t('legend_overlap')));
+    box.append(legendRow(swatch({ background: '#ffffff', border: `2px solid ${GAP_COLOUR}`, borderRadius: '50%' }), t('legend_point_outside')));
   }
 }
 
@@ -341,6 +371,79 @@ function selectedCommunity() {
   return null;
 }
 
+// Square metres as people write them: 3,464 m² (or 1.53 hectares above 10,000 m²).
+function formatArea(m2) {
+  const locale = lang === 'zh' ? 'zh-CN' : 'en';
+  if (m2 >= 10000) return `${(m2 / 10000).toLocaleString(locale, { maximumFractionDigits: 2 })} ${t('hectares')}`;
+  return `${Math.round(m2).toLocaleString(locale)} ${t('squareMetres')}`;
+}
+
+// A grid's layer and name from the loaded tiles (the report gives codes only); a party grid
+// named by its code when its tile is not loaded.
+function gridByCode(code) {
+  for (const sourceLayer of SELECTABLE) {
+    const hit = map.querySourceFeatures('gridmap', { sourceLayer, filter: ['==', ['get', 'code'], code] });
+    if (hit.length) return { layer: sourceLayer, name: hit[0].properties.name };
+  }
+  return { layer: 'party_grid', name: code };
+}
+
+// The panel of a coverage fault: what it is, how large, the grids that take part (each a link
+// that selects it) and its community's coverage report.
+function renderFault(body, f) {
+  const kind = document.createElement('div');
+  kind.className = 'kind';
+  kind.textContent = t('kind_fault');
+  const h = document.createElement('h2');
+  h.id = 'panel-name';
+  h.textContent = t(`fault_${f.kind}`);
+  const dl = document.createElement('dl');
+  const community = state.legend.find((c) => c.code === f.community);
+  field(dl, 'community', community ? community.name : f.community);
+  field(dl, 'area', f.area_m2 == null ? null : formatArea(f.area_m2));
+  field(dl, 'width', f.width_m == null ? null : `${f.width_m.toFixed(1)} ${t('metres')}`);
+  body.append(kind, h, dl);
+  // GeoJSON properties come back from MapLibre with arrays as JSON text.
+  let grids = f.grids;
+  if (typeof grids === 'string') {
+    try { grids = JSON.parse(grids); } catch (e) { grids = []; }
+  }
+  const h3 = document.createElement('h3');
+  h3.textContent = t(f.kind === 'gap' || f.kind === 'community_gap' ? 'faultNeighbours' : 'faultGrids');
+  body.append(h3);
+  const list = document.createElement('div');
+  list.className = 'fault-grids';
+  for (const code of grids || []) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'link';
+    const grid = gridByCode(code);
+    b.textContent = grid.name;
+    b.title = code;
+    b.dataset.code = code;
+    b.addEventListener('click', () => act(() => select(grid.layer, code)));
+    list.append(b);
+  }
+  if (!(grids || []).length) list.textContent = t('none');
+  body.append(list);
+  if (f.community) {
+    const a = document.createElement('a');
+    a.id = 'fault-report';
+    a.href = `/v1/reports/coverage?format=html&community=${encodeURIComponent(f.community)}`;
+    a.target = '_blank';
+    a.rel = 'noopener';
+    a.textContent = t('faultReport');
+    const p = document.createElement('p');
+    p.append(a);
+    const hint = document.createElement('p');
+    hint.className = 'hint';
+    // The cleaner (gridmap clean, POST /v1/clean) stages a plan for a planner; the page has no
+    // plan view yet, so the panel says how rather than linking to one.
+    hint.textContent = t(f.kind.endsWith('gap') ? 'faultCleanGap' : 'faultClean');
+    body.append(p, hint);
+  }
+}
+
 function renderPanel() {
   if (tables) tables.render();
   const panel = $('panel');
@@ -348,6 +451,11 @@ function renderPanel() {
   body.replaceChildren();
   const s = state.summary;
   if (editor) editor.render();
+  if (state.fault) {
+    panel.hidden = false;
+    renderFault(body, state.fault);
+    return;
+  }
   if (!s && !state.note) {
     panel.hidden = true;
     return;
@@ -408,6 +516,7 @@ function setHighlight(sel) {
 }
 
 function clearSelection() {
+  state.fault = null;
   state.selected = null;
   state.summary = null;
   state.note = null;
@@ -432,6 +541,7 @@ async function fetchJson(url) {
 // (for a link that names a grid but no view).
 async function select(layer, code, { keepNote = false, fit = false } = {}) {
   if (!keepNote) state.note = null;
+  state.fault = null;
   state.selected = { layer, code };
   setHighlight(state.selected);
   setHashParam('grid', `${layer}/${code}`);
@@ -452,6 +562,16 @@ async function select(layer, code, { keepNote = false, fit = false } = {}) {
 
 // ---- clicks and search ---------------------------------------------------------------------------
 
+// The clicked coverage fault, when the overlay is on: the smallest under the pointer (a gap
+// inside an overlap's bounds is the one meant).
+function faultAt(point) {
+  const layers = FAULT_LAYERS.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
+  if (!layers.length) return null;
+  const hits = map.queryRenderedFeatures(point, { layers });
+  hits.sort((a, b) => (a.properties.area_m2 || 0) - (b.properties.area_m2 || 0));
+  return hits.length ? { ...hits[0].properties } : null;
+}
+
 map.on('click', (e) => {
   const layers = ['party_grid-fill', 'commercial_grid-fill'].filter((id) => map.getLayer(id)
     && map.getLayoutProperty(id, 'visibility') !== 'none');
@@ -459,6 +579,21 @@ map.on('click', (e) => {
   const party = hits.find((f) => f.sourceLayer === 'party_grid');
   // While the editor draws, clicks belong to it (in merge mode a click picks the neighbour).
   if (editor && editor.captureClick(party && party.properties.code)) return;
+  const fault = faultAt(e.point);
+  if (fault) {
+    act(async () => {
+      state.selected = null;
+      state.summary = null;
+      state.note = null;
+      state.commercialHere = [];
+      setHighlight(null);
+      setHashParam('grid', null);
+      state.fault = fault;
+      if (editor) editor.selectionChanged();
+      renderPanel();
+    });
+    return;
+  }
   const commercial = hits.filter((f) => f.sourceLayer === 'commercial_grid')
     .map((f) => ({ code: f.properties.code, name: f.properties.name }));
   act(async () => {
@@ -694,6 +829,7 @@ renderAccount();
 map.on('load', () => {
   const meta = map.getStyle().metadata || {};
   state.legend = meta['gridmap:legend'] || [];
+  state.symbols = meta['gridmap:symbols'] || [];
   addOwnLayers();
   applyVisibility();
   renderLegend();
