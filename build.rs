@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The page's own hand-written files, served as they are (no bundler).
-const PAGE_FILES: [&str; 6] = [
+const PAGE_FILES: [&str; 7] = [
     "index.html",
     "app.js",
+    "faults.js",
     "editor.js",
     "i18n.js",
     "tables.js",

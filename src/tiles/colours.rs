@@ -49,17 +49,20 @@ pub fn assign(snapshot: &Snapshot) -> Vec<&'static str> {
         .collect()
 }
 
+/// A colour per community, in code order, shared between requests.
+pub type Colouring = std::sync::Arc<Vec<&'static str>>;
+
 /// The last colouring, by a fingerprint of the communities (code, version and bounding box of
 /// each): an edit to grids or points keeps it, an edit to a community recolours.
 #[derive(Debug, Default)]
 pub struct ColourMemo {
     /// Held only to copy an `Arc` out or in; the colouring itself runs outside the lock, so two
     /// first requests may both compute it (the same answer) rather than one wait on the other.
-    last: std::sync::Mutex<Option<(u64, std::sync::Arc<Vec<&'static str>>)>>,
+    last: std::sync::Mutex<Option<(u64, Colouring)>>,
 }
 
 impl ColourMemo {
-    pub fn get(&self, snapshot: &Snapshot) -> std::sync::Arc<Vec<&'static str>> {
+    pub fn get(&self, snapshot: &Snapshot) -> Colouring {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for c in snapshot.layer(Layer::Community) {

@@ -86,6 +86,7 @@ mod tests {
                 "maplibre-gl-worker.mjs",
                 "app.js",
                 "editor.js",
+                "faults.js",
                 "i18n.js",
                 "terra-draw.modern.js",
                 "terra-draw-maplibre-gl-adapter.modern.js",

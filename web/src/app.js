@@ -24,6 +24,7 @@
 import * as maplibregl from 'maplibre-gl';
 import { pickLanguage, translator } from './i18n.js';
 import { mountTables } from './tables.js';
+import { faultAt, renderFault } from './faults.js';
 
 // The CSS font families for CJK labels, the same list as the style's `text-font`.
 const LOCAL_FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', sans-serif";
@@ -371,79 +372,6 @@ function selectedCommunity() {
   return null;
 }
 
-// Square metres as people write them: 3,464 m² (or 1.53 hectares above 10,000 m²).
-function formatArea(m2) {
-  const locale = lang === 'zh' ? 'zh-CN' : 'en';
-  if (m2 >= 10000) return `${(m2 / 10000).toLocaleString(locale, { maximumFractionDigits: 2 })} ${t('hectares')}`;
-  return `${Math.round(m2).toLocaleString(locale)} ${t('squareMetres')}`;
-}
-
-// A grid's layer and name from the loaded tiles (the report gives codes only); a party grid
-// named by its code when its tile is not loaded.
-function gridByCode(code) {
-  for (const sourceLayer of SELECTABLE) {
-    const hit = map.querySourceFeatures('gridmap', { sourceLayer, filter: ['==', ['get', 'code'], code] });
-    if (hit.length) return { layer: sourceLayer, name: hit[0].properties.name };
-  }
-  return { layer: 'party_grid', name: code };
-}
-
-// The panel of a coverage fault: what it is, how large, the grids that take part (each a link
-// that selects it) and its community's coverage report.
-function renderFault(body, f) {
-  const kind = document.createElement('div');
-  kind.className = 'kind';
-  kind.textContent = t('kind_fault');
-  const h = document.createElement('h2');
-  h.id = 'panel-name';
-  h.textContent = t(`fault_${f.kind}`);
-  const dl = document.createElement('dl');
-  const community = state.legend.find((c) => c.code === f.community);
-  field(dl, 'community', community ? community.name : f.community);
-  field(dl, 'area', f.area_m2 == null ? null : formatArea(f.area_m2));
-  field(dl, 'width', f.width_m == null ? null : `${f.width_m.toFixed(1)} ${t('metres')}`);
-  body.append(kind, h, dl);
-  // GeoJSON properties come back from MapLibre with arrays as JSON text.
-  let grids = f.grids;
-  if (typeof grids === 'string') {
-    try { grids = JSON.parse(grids); } catch (e) { grids = []; }
-  }
-  const h3 = document.createElement('h3');
-  h3.textContent = t(f.kind === 'gap' || f.kind === 'community_gap' ? 'faultNeighbours' : 'faultGrids');
-  body.append(h3);
-  const list = document.createElement('div');
-  list.className = 'fault-grids';
-  for (const code of grids || []) {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'link';
-    const grid = gridByCode(code);
-    b.textContent = grid.name;
-    b.title = code;
-    b.dataset.code = code;
-    b.addEventListener('click', () => act(() => select(grid.layer, code)));
-    list.append(b);
-  }
-  if (!(grids || []).length) list.textContent = t('none');
-  body.append(list);
-  if (f.community) {
-    const a = document.createElement('a');
-    a.id = 'fault-report';
-    a.href = `/v1/reports/coverage?format=html&community=${encodeURIComponent(f.community)}`;
-    a.target = '_blank';
-    a.rel = 'noopener';
-    a.textContent = t('faultReport');
-    const p = document.createElement('p');
-    p.append(a);
-    const hint = document.createElement('p');
-    hint.className = 'hint';
-    // The cleaner (gridmap clean, POST /v1/clean) stages a plan for a planner; the page has no
-    // plan view yet, so the panel says how rather than linking to one.
-    hint.textContent = t(f.kind.endsWith('gap') ? 'faultCleanGap' : 'faultClean');
-    body.append(p, hint);
-  }
-}
-
 function renderPanel() {
   if (tables) tables.render();
   const panel = $('panel');
@@ -453,7 +381,11 @@ function renderPanel() {
   if (editor) editor.render();
   if (state.fault) {
     panel.hidden = false;
-    renderFault(body, state.fault);
+    renderFault(body, state.fault, {
+      map, t, lang, field,
+      communityName: (code) => (state.legend.find((c) => c.code === code) || {}).name,
+      select: (layer, code) => act(() => select(layer, code)),
+    });
     return;
   }
   if (!s && !state.note) {
@@ -562,16 +494,6 @@ async function select(layer, code, { keepNote = false, fit = false } = {}) {
 
 // ---- clicks and search ---------------------------------------------------------------------------
 
-// The clicked coverage fault, when the overlay is on: the smallest under the pointer (a gap
-// inside an overlap's bounds is the one meant).
-function faultAt(point) {
-  const layers = FAULT_LAYERS.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
-  if (!layers.length) return null;
-  const hits = map.queryRenderedFeatures(point, { layers });
-  hits.sort((a, b) => (a.properties.area_m2 || 0) - (b.properties.area_m2 || 0));
-  return hits.length ? { ...hits[0].properties } : null;
-}
-
 map.on('click', (e) => {
   const layers = ['party_grid-fill', 'commercial_grid-fill'].filter((id) => map.getLayer(id)
     && map.getLayoutProperty(id, 'visibility') !== 'none');
@@ -579,7 +501,7 @@ map.on('click', (e) => {
   const party = hits.find((f) => f.sourceLayer === 'party_grid');
   // While the editor draws, clicks belong to it (in merge mode a click picks the neighbour).
   if (editor && editor.captureClick(party && party.properties.code)) return;
-  const fault = faultAt(e.point);
+  const fault = faultAt(map, e.point, FAULT_LAYERS);
   if (fault) {
     act(async () => {
       state.selected = null;
