@@ -346,7 +346,7 @@ pub fn style_with(snapshot: &Snapshot, base: &str, memo: Option<&colours::Colour
         "zoom": c[2],
         "metadata": {
             "gridmap:legend": legend(&coloured),
-            "gridmap:symbols": symbols(),
+            "gridmap:symbols": symbols(snapshot),
         },
         "sources": {
             "gridmap": {
@@ -372,13 +372,21 @@ fn legend(coloured: &[(&Feature, &'static str)]) -> Value {
 }
 
 /// Every other symbol of the map, in legend order: `id` names the layer (the page names it in
-/// the reader's language), `shape` says how it is drawn.
-fn symbols() -> Value {
+/// the reader's language), `shape` says how it is drawn. The compound dot is listed only when some
+/// compound is a point: a legend row for a symbol the map never draws is one more thing to read.
+fn symbols(snapshot: &Snapshot) -> Value {
     let mut v = vec![
         json!({"id": "commercial_grid", "shape": "hatch", "colour": COMMERCIAL}),
         json!({"id": "compound", "shape": "fill", "colour": COMPOUND_FILL, "outline": COMPOUND_LINE}),
-        json!({"id": "compound_point", "shape": "circle", "colour": COMPOUND_FILL, "outline": COMPOUND_LINE}),
     ];
+    if snapshot.layer(Layer::Compound).any(|f| {
+        matches!(
+            f.geometry,
+            geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_)
+        )
+    }) {
+        v.push(json!({"id": "compound_point", "shape": "circle", "colour": COMPOUND_FILL, "outline": COMPOUND_LINE}));
+    }
     v.extend(
         POINTS
             .iter()
