@@ -188,11 +188,7 @@ mod tests {
     use crate::coverage::{self, CoverageOptions};
 
     fn demo() -> Snapshot {
-        let features = crate::demo::embedded()
-            .into_iter()
-            .map(|d| d.into_feature(1))
-            .collect();
-        Snapshot::new(1, features)
+        crate::demo::embedded_snapshot()
     }
 
     /// The coverage report places every point once (its own loop over all points); each party

@@ -210,11 +210,7 @@ mod tests {
     /// point), and every listed feature appears once.
     #[test]
     fn the_demo_roster_agrees_with_the_coverage_report() {
-        let features = crate::demo::embedded()
-            .into_iter()
-            .map(|d| d.into_feature(1))
-            .collect();
-        let s = Snapshot::new(1, features);
+        let s = crate::demo::embedded_snapshot();
         let sheets = roster(&s, None).unwrap();
         assert_eq!(
             sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),

@@ -290,6 +290,13 @@ const EMBEDDED: [(&str, &[u8]); 11] = [
     ("address", include_bytes!("../../maps/demo/address.geojson")),
 ];
 
+/// The embedded demo as a snapshot at data version 1, for the library's tests.
+#[cfg(test)]
+pub(crate) fn embedded_snapshot() -> crate::snapshot::Snapshot {
+    let features = embedded().into_iter().map(|d| d.into_feature(1)).collect();
+    crate::snapshot::Snapshot::new(1, features)
+}
+
 /// The committed demo, embedded in the binary.
 ///
 /// # Panics

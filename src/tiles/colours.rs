@@ -173,11 +173,7 @@ mod tests {
     use geo::{Relate, polygon};
 
     fn demo() -> Snapshot {
-        let features = crate::demo::embedded()
-            .into_iter()
-            .map(|d| d.into_feature(1))
-            .collect();
-        Snapshot::new(1, features)
+        crate::demo::embedded_snapshot()
     }
 
     #[test]

@@ -342,11 +342,7 @@ mod tests {
         use crate::tiles::{TileId, min_zoom, render, render_with, style::bounds};
         use mvt_reader::feature::Value as V;
         use std::collections::BTreeMap;
-        let features = crate::demo::embedded()
-            .into_iter()
-            .map(|d| d.into_feature(1))
-            .collect();
-        let snap = Snapshot::new(1, features);
+        let snap = crate::demo::embedded_snapshot();
         let memo = LabelMemo::default();
         for z in [8u8, 11, 14, 16] {
             // (label layer, code) → how many tiles hold its label point.
